@@ -1,0 +1,234 @@
+"""Shared machinery of the benchmarks: their own database, seeding, a gunicorn server, results.
+
+``run_benchmark(id, module)`` prepares the ``itsm_bench`` database on the developer's server
+(migrated, never the developer's ``itsm``), calls ``module.seed(env)``, starts gunicorn on a free
+loopback port, calls ``module.run(port, seeded)`` for a list of result dicts, stops the server,
+then prints a summary and writes ``bench/results/<id>.json``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import importlib
+import json
+import os
+import platform
+import socket
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+BENCH_DATABASE = "itsm_bench"
+RESULT_MARKER = "BENCH_RESULT "
+
+
+def bench_database_url(url: str) -> str:
+    """The same server's URL with the database name replaced by ``itsm_bench``."""
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=f"/{BENCH_DATABASE}"))
+
+
+def _connect(url: str, dbname: str | None = None):
+    import dj_database_url
+    import psycopg2
+
+    config = dj_database_url.parse(url)
+    options = {
+        "dbname": dbname or config["NAME"],
+        "user": config.get("USER"),
+        "password": config.get("PASSWORD"),
+        "host": config.get("HOST"),  # a directory for a unix socket
+        "port": config.get("PORT"),
+    }
+    options.update(config.get("OPTIONS", {}))  # e.g. sslmode
+    return psycopg2.connect(**{key: value for key, value in options.items() if value})
+
+
+def ensure_database(url: str) -> None:
+    """CREATE DATABASE for ``url``'s name if it does not exist, through the server's ``postgres`` db."""
+    import dj_database_url
+    from psycopg2 import errors, sql
+
+    name = dj_database_url.parse(url)["NAME"]
+    connection = _connect(url, dbname="postgres")
+    connection.autocommit = True
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
+            if cursor.fetchone() is None:
+                with contextlib.suppress(errors.DuplicateDatabase):  # created meanwhile by another run
+                    cursor.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    finally:
+        connection.close()
+
+
+def prepare_environment() -> dict[str, str]:
+    """The environment for every bench subprocess: the bench database, created and migrated."""
+    from itsm import embedded
+
+    env = embedded.environment()
+    env["DATABASE_URL"] = bench_database_url(env["DATABASE_URL"])
+    env["DJANGO_SETTINGS_MODULE"] = "itsm.settings"
+    env.setdefault("LOG_LEVEL", "WARNING")
+    ensure_database(env["DATABASE_URL"])
+    _run([sys.executable, "manage.py", "migrate", "--noinput"], env, "migrate")
+    return env
+
+
+def _run(command: list[str], env: dict[str, str], what: str) -> str:
+    completed = subprocess.run(command, cwd=BASE_DIR, env=env, capture_output=True, text=True, check=False)
+    if completed.returncode != 0:
+        sys.stderr.write(completed.stdout + completed.stderr)
+        raise RuntimeError(f"{what} failed with exit code {completed.returncode}")
+    return completed.stdout
+
+
+def call_in_django(env: dict[str, str], target: str) -> object:
+    """Run ``module:function`` in a Django process with ``env``; return its JSON-able result."""
+    module, function = target.split(":")
+    code = (
+        "import django, importlib, json; django.setup(); "
+        f"result = importlib.import_module({module!r}).{function}(); "
+        f"print({RESULT_MARKER!r} + json.dumps(result))"
+    )
+    output = _run([sys.executable, "-c", code], env, target)
+    lines = [line for line in output.splitlines() if line.startswith(RESULT_MARKER)]
+    return json.loads(lines[-1][len(RESULT_MARKER):])
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def http_get(port: int, path: str, headers: dict[str, str] | None = None) -> tuple[int, bytes]:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        connection.request("GET", path, headers=headers or {})
+        response = connection.getresponse()
+        return response.status, response.read()
+    finally:
+        connection.close()
+
+
+class Gunicorn:
+    """gunicorn serving the project on 127.0.0.1, 2 workers x 2 threads, for a ``with`` block."""
+
+    def __init__(self, env: dict[str, str], log_path: Path, workers: int = 2, threads: int = 2):
+        self.port = free_port()
+        self.env = {**env, "DEBUG": "0", "HTTPS_ONLY": "0", "ALLOWED_HOSTS": "127.0.0.1"}
+        self.log_path, self.workers, self.threads = log_path, workers, threads
+        self.process: subprocess.Popen | None = None
+
+    def command(self) -> list[str]:
+        import gunicorn.config
+
+        binary = Path(sys.executable).parent / "gunicorn"
+        command = [str(binary)] if binary.exists() else [sys.executable, "-m", "gunicorn"]
+        command += ["itsm.wsgi:application", "-b", f"127.0.0.1:{self.port}", "--workers", str(self.workers),
+                    "--threads", str(self.threads), "--worker-class", "gthread"]
+        if hasattr(gunicorn.config, "ControlSocketDisable"):
+            command.append("--no-control-socket")  # never clash with a developer's running gunicorn
+        return command
+
+    def __enter__(self) -> Gunicorn:
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.log_path, "wb") as log:
+            self.process = subprocess.Popen(self.command(), cwd=BASE_DIR, env=self.env, stdout=log, stderr=log)
+        try:
+            self._wait_healthy(timeout=60)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _wait_healthy(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"gunicorn exited with {self.process.returncode}; see {self.log_path}")
+            try:
+                if http_get(self.port, "/healthz")[0] == 200:
+                    return
+            except (OSError, http.client.HTTPException):
+                pass  # not listening yet
+            time.sleep(0.2)
+        raise RuntimeError(f"/healthz did not answer 200 within {timeout:.0f} s; see {self.log_path}")
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+    def __exit__(self, *exc_info) -> None:
+        self.stop()
+
+
+def machine_info(database_url: str) -> dict:
+    connection = _connect(database_url)
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT version()")
+            postgres = cursor.fetchone()[0]
+    finally:
+        connection.close()
+    return {"cpus": os.cpu_count(), "python": platform.python_version(), "postgres": postgres}
+
+
+def git_commit() -> str | None:
+    try:
+        completed = subprocess.run(["git", "rev-parse", "HEAD"], cwd=BASE_DIR, capture_output=True,
+                                   text=True, timeout=10, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if completed.returncode != 0:
+        return None
+    return completed.stdout.strip() or None
+
+
+def print_summary(benchmark: str, results: list[dict]) -> None:
+    print(f"\n== benchmark {benchmark}")
+    header = f"{'name':<22}{'conc':>5}{'requests':>9}{'errors':>7}{'rate/s':>9}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'max ms':>9}"
+    print(header)
+    for row in results:
+        print(f"{row['name']:<22}{row['concurrency']:>5}{row['requests']:>9}{row['errors']:>7}{row['rate_per_s']:>9.1f}"
+              f"{row['p50_ms']:>9.2f}{row['p95_ms']:>9.2f}{row['p99_ms']:>9.2f}{row['max_ms']:>9.2f}")
+
+
+def run_benchmark(benchmark: str, module_name: str) -> dict:
+    """Prepare, seed, serve, load, and record one benchmark; return the JSON document."""
+    module = importlib.import_module(module_name)
+    started_at = datetime.now(tz=UTC).isoformat(timespec="seconds")
+    print(f"[{benchmark}] preparing the {BENCH_DATABASE} database ...", flush=True)
+    env = prepare_environment()
+    print(f"[{benchmark}] seeding ...", flush=True)
+    seeded = module.seed(env)
+    print(f"[{benchmark}] starting gunicorn ...", flush=True)
+    with Gunicorn(env, RESULTS_DIR / f"{benchmark}.gunicorn.log") as server:
+        results = module.run(server.port, seeded)
+    document = {
+        "benchmark": benchmark,
+        "machine": machine_info(env["DATABASE_URL"]),
+        "started_at": started_at,
+        "git_commit": git_commit(),
+        "seeded": {key: value for key, value in seeded.items() if key != "token"},
+        "results": results,
+    }
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    path = RESULTS_DIR / f"{benchmark}.json"
+    path.write_text(json.dumps(document, indent=2) + "\n")
+    print_summary(benchmark, results)
+    print(f"written to {path.relative_to(BASE_DIR)}")
+    return document

@@ -1,0 +1,22 @@
+"""The record kernel: what every practice app's records get for free."""
+
+from .attachments import Attachment, attachment_upload_to
+from .base import Record, RecordQuerySet
+from .history import ChangeRecord
+from .numbering import NumberedRecord, allocate_number, allocate_numbers, ensure_number_sequence
+from .state import KernelState
+from .timeline import TimelineEntry
+
+__all__ = [
+    "Attachment",
+    "ChangeRecord",
+    "KernelState",
+    "NumberedRecord",
+    "Record",
+    "RecordQuerySet",
+    "TimelineEntry",
+    "allocate_number",
+    "allocate_numbers",
+    "attachment_upload_to",
+    "ensure_number_sequence",
+]

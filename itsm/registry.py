@@ -1,0 +1,84 @@
+"""Registries that practice apps fill in from ``AppConfig.ready()``.
+
+The kernel imports no practice app; cross-app features (navigation, search, panels on a record's
+page, demo data) are registered here by the apps that provide them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import models
+
+
+@dataclass(frozen=True)
+class MenuItem:
+    """A link in the agent UI's sidebar, shown to users holding any of ``roles``."""
+
+    section: str
+    label: str
+    url_name: str
+    roles: frozenset[str]
+    icon: str = ""
+    order: int = 100
+
+
+@dataclass(frozen=True)
+class SearchProvider:
+    """A model that takes part in global search. The model needs a ``search_vector`` column."""
+
+    model: type[models.Model]
+    label: str
+    title: Callable[[Any], str]
+    subtitle: Callable[[Any], str] = lambda obj: ""
+    order: int = 100
+
+
+@dataclass(frozen=True)
+class Panel:
+    """A block shown on a record's detail page, rendered from a template with ``record`` in context."""
+
+    model_label: str  # "app_label.modelname" of the record it belongs on
+    title: str
+    template: str
+    context: Callable[[Any, Any], dict] = lambda record, user: {}
+    order: int = 100
+
+
+@dataclass
+class Registry:
+    menu: list[MenuItem] = field(default_factory=list)
+    search: list[SearchProvider] = field(default_factory=list)
+    panels: list[Panel] = field(default_factory=list)
+    demo_loaders: list[tuple[int, str, Callable[[], str]]] = field(default_factory=list)
+    # (role, username, password) of the demo sign-ins, printed by `make run`.
+    demo_accounts: list[tuple[str, str, str]] = field(default_factory=list)
+
+    def add_menu(self, item: MenuItem) -> None:
+        if item not in self.menu:
+            self.menu.append(item)
+            self.menu.sort(key=lambda entry: entry.order)
+
+    def add_search(self, provider: SearchProvider) -> None:
+        if all(existing.model is not provider.model for existing in self.search):
+            self.search.append(provider)
+            self.search.sort(key=lambda entry: entry.order)
+
+    def add_panel(self, panel: Panel) -> None:
+        if panel not in self.panels:
+            self.panels.append(panel)
+            self.panels.sort(key=lambda entry: entry.order)
+
+    def panels_for(self, record: models.Model) -> list[Panel]:
+        return [panel for panel in self.panels if panel.model_label == record._meta.label_lower]
+
+    def add_demo_loader(self, order: int, name: str, loader: Callable[[], str]) -> None:
+        """``loader`` creates demo data idempotently and returns a one-line summary."""
+        if all(existing[1] != name for existing in self.demo_loaders):
+            self.demo_loaders.append((order, name, loader))
+            self.demo_loaders.sort(key=lambda entry: entry[0])
+
+
+registry = Registry()

@@ -1,0 +1,54 @@
+"""Root URLconf. Each installed practice app that has ``urls.py`` is mounted at ``/<app>/`` and its
+``api/urls.py`` at ``/api/v1/<app>/``, so the kernel names no practice app."""
+
+from __future__ import annotations
+
+from importlib.util import find_spec
+
+from django.apps import apps
+from django.conf import settings
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from itsm.views import core
+
+KERNEL_APPS = {"itsm"}
+
+
+def _practice_apps():
+    for config in apps.get_app_configs():
+        if config.name in KERNEL_APPS or "." in config.name:
+            continue
+        if not config.path.startswith(str(settings.BASE_DIR)):
+            continue  # Django's and third-party apps mount their own URLs, if any
+        yield config
+
+
+def _app_patterns():
+    ui, api = [], []
+    for config in _practice_apps():
+        if find_spec(f"{config.name}.urls"):
+            ui.append(path(f"{config.label}/", include(f"{config.name}.urls")))
+        if find_spec(f"{config.name}.api") and find_spec(f"{config.name}.api.urls"):
+            api.append(path(f"api/v1/{config.label}/", include(f"{config.name}.api.urls")))
+    return ui, api
+
+
+_ui, _api = _app_patterns()
+
+urlpatterns = [
+    path("", core.home, name="home"),
+    path("search/", core.search, name="search"),
+    path("attachments/<int:pk>/download/", core.attachment_download, name="attachment-download"),
+    path("healthz", core.healthz, name="healthz"),
+    path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("admin/", admin.site.urls),
+    path("api/v1/attachments/<int:pk>/download/", core.api_attachment_download, name="api-attachment-download"),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    *_api,
+    *_ui,
+]
