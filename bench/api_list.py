@@ -23,12 +23,15 @@ HEALTH_PATH = "/healthz"
 CONCURRENCIES = (1, 8)
 REQUESTS, MAX_SECONDS, WARMUP = 2000, 20.0, 50
 
-FIRST_NAMES = ["Ada", "Alan", "Anna", "Ben", "Carla", "Chen", "Dana", "Emil", "Fatima", "Grace", "Hugo",
-               "Ines", "Jonas", "Kofi", "Lena", "Marta", "Nils", "Olga", "Priya", "Quentin", "Rosa",
-               "Sami", "Tara", "Ugo", "Vera", "Wim", "Xia", "Yusuf", "Zoe"]
-LAST_NAMES = ["Almeida", "Berg", "Costa", "Dubois", "Eriksen", "Fischer", "Garcia", "Hansen", "Ibrahim",
-              "Jansen", "Kowalski", "Larsen", "Moreau", "Nakamura", "Okafor", "Petrov", "Quinn", "Rossi",
-              "Schmidt", "Tanaka", "Ucar", "Varga", "Weber", "Xu", "Yilmaz", "Zimmermann"]
+_FIRST_NAMES = (
+    "Ada Alan Anna Ben Carla Chen Dana Emil Fatima Grace Hugo Ines Jonas Kofi Lena Marta Nils Olga Priya "
+    "Quentin Rosa Sami Tara Ugo Vera Wim Xia Yusuf Zoe"
+)
+_LAST_NAMES = (
+    "Almeida Berg Costa Dubois Eriksen Fischer Garcia Hansen Ibrahim Jansen Kowalski Larsen Moreau Nakamura "
+    "Okafor Petrov Quinn Rossi Schmidt Tanaka Ucar Varga Weber Xu Yilmaz Zimmermann"
+)
+FIRST_NAMES, LAST_NAMES = _FIRST_NAMES.split(), _LAST_NAMES.split()
 
 
 def seed_users() -> dict:
@@ -42,20 +45,33 @@ def seed_users() -> dict:
 
     rng = random.Random(SEED)
     with transaction.atomic():
-        existing = set(User.objects.filter(username__startswith=USER_PREFIX).values_list("username", flat=True))
+        existing = set(
+            User.objects.filter(username__startswith=USER_PREFIX).values_list("username", flat=True)
+        )
         password = make_password("bench-password")
         users = []
         for index in range(USERS):
             first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)  # drawn for every index: stable
             username = f"{USER_PREFIX}{index:04d}"
             if username not in existing:
-                users.append(User(username=username, first_name=first, last_name=last, password=password,
-                                  email=f"{first}.{last}.{index}@example.com".lower()))
+                users.append(
+                    User(
+                        username=username,
+                        first_name=first,
+                        last_name=last,
+                        password=password,
+                        email=f"{first}.{last}.{index}@example.com".lower(),
+                    )
+                )
         User.objects.bulk_create(users, batch_size=1000)
         agent, _ = User.objects.get_or_create(
             username=AGENT,
-            defaults={"first_name": "Bench", "last_name": "Agent", "email": "bench-agent@example.com",
-                      "password": password},
+            defaults={
+                "first_name": "Bench",
+                "last_name": "Agent",
+                "email": "bench-agent@example.com",
+                "password": password,
+            },
         )
         group, _ = Group.objects.get_or_create(name="agent")
         agent.groups.add(group)
@@ -90,7 +106,14 @@ def run(port: int, seeded: dict) -> list[dict]:
         check = _check(port, path, headers)
         for concurrency in CONCURRENCIES:
             print(f"  {name} at concurrency {concurrency} ...", flush=True)
-            figures = run_load(port, path, headers=headers, concurrency=concurrency, total=REQUESTS,
-                               max_duration=MAX_SECONDS, warmup=WARMUP)
+            figures = run_load(
+                port,
+                path,
+                headers=headers,
+                concurrency=concurrency,
+                total=REQUESTS,
+                max_duration=MAX_SECONDS,
+                warmup=WARMUP,
+            )
             results.append({"name": name, "path": path, **figures, **check})
     return results

@@ -99,7 +99,7 @@ def call_in_django(env: dict[str, str], target: str) -> object:
     )
     output = _run([sys.executable, "-c", code], env, target)
     lines = [line for line in output.splitlines() if line.startswith(RESULT_MARKER)]
-    return json.loads(lines[-1][len(RESULT_MARKER):])
+    return json.loads(lines[-1][len(RESULT_MARKER) :])
 
 
 def free_port() -> int:
@@ -132,8 +132,8 @@ class Gunicorn:
 
         binary = Path(sys.executable).parent / "gunicorn"
         command = [str(binary)] if binary.exists() else [sys.executable, "-m", "gunicorn"]
-        command += ["itsm.wsgi:application", "-b", f"127.0.0.1:{self.port}", "--workers", str(self.workers),
-                    "--threads", str(self.threads), "--worker-class", "gthread"]
+        command += ["itsm.wsgi:application", "-b", f"127.0.0.1:{self.port}", "--worker-class", "gthread"]
+        command += ["--workers", str(self.workers), "--threads", str(self.threads)]
         if hasattr(gunicorn.config, "ControlSocketDisable"):
             command.append("--no-control-socket")  # never clash with a developer's running gunicorn
         return command
@@ -141,7 +141,9 @@ class Gunicorn:
     def __enter__(self) -> Gunicorn:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.log_path, "wb") as log:
-            self.process = subprocess.Popen(self.command(), cwd=BASE_DIR, env=self.env, stdout=log, stderr=log)
+            self.process = subprocess.Popen(
+                self.command(), cwd=BASE_DIR, env=self.env, stdout=log, stderr=log
+            )
         try:
             self._wait_healthy(timeout=60)
         except BaseException:
@@ -189,8 +191,14 @@ def machine_info(database_url: str) -> dict:
 
 def git_commit() -> str | None:
     try:
-        completed = subprocess.run(["git", "rev-parse", "HEAD"], cwd=BASE_DIR, capture_output=True,
-                                   text=True, timeout=10, check=False)
+        completed = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=BASE_DIR,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        )
     except (OSError, subprocess.SubprocessError):
         return None
     if completed.returncode != 0:
@@ -203,14 +211,17 @@ def print_summary(benchmark: str, results: list[dict]) -> None:
     header = f"{'name':<22}{'conc':>5}{'requests':>9}{'errors':>7}{'rate/s':>9}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'max ms':>9}"
     print(header)
     for row in results:
-        print(f"{row['name']:<22}{row['concurrency']:>5}{row['requests']:>9}{row['errors']:>7}{row['rate_per_s']:>9.1f}"
-              f"{row['p50_ms']:>9.2f}{row['p95_ms']:>9.2f}{row['p99_ms']:>9.2f}{row['max_ms']:>9.2f}")
+        print(
+            f"{row['name']:<22}{row['concurrency']:>5}{row['requests']:>9}{row['errors']:>7}{row['rate_per_s']:>9.1f}"
+            f"{row['p50_ms']:>9.2f}{row['p95_ms']:>9.2f}{row['p99_ms']:>9.2f}{row['max_ms']:>9.2f}"
+        )
 
 
 def run_benchmark(benchmark: str, module_name: str) -> dict:
     """Prepare, seed, serve, load, and record one benchmark; return the JSON document."""
     module = importlib.import_module(module_name)
     started_at = datetime.now(tz=UTC).isoformat(timespec="seconds")
+    load_at_start = os.getloadavg()[0]  # other work on the same cores skews the figures
     print(f"[{benchmark}] preparing the {BENCH_DATABASE} database ...", flush=True)
     env = prepare_environment()
     print(f"[{benchmark}] seeding ...", flush=True)
@@ -220,7 +231,7 @@ def run_benchmark(benchmark: str, module_name: str) -> dict:
         results = module.run(server.port, seeded)
     document = {
         "benchmark": benchmark,
-        "machine": machine_info(env["DATABASE_URL"]),
+        "machine": {**machine_info(env["DATABASE_URL"]), "load_average_1m_at_start": round(load_at_start, 2)},
         "started_at": started_at,
         "git_commit": git_commit(),
         "seeded": {key: value for key, value in seeded.items() if key != "token"},

@@ -65,7 +65,6 @@ INSTALLED_APPS = [
     "itsm",
     "people",
 ]
-INSTALLED_APPS += env_list("ITSM_EXTRA_APPS")  # the test suite adds its kernel test app here
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
@@ -184,8 +183,9 @@ CELERY_BEAT_SCHEDULE = {
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
+        # Token first, so an unauthenticated request gets 401 with WWW-Authenticate: Token.
         "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["itsm.api.permissions.IsStaffRole"],
     "DEFAULT_FILTER_BACKENDS": [

@@ -19,9 +19,9 @@ KERNEL_APPS = {"itsm"}
 
 def _practice_apps():
     for config in apps.get_app_configs():
-        if config.name in KERNEL_APPS or "." in config.name:
+        if config.name in KERNEL_APPS:
             continue
-        if not config.path.startswith(str(settings.BASE_DIR)):
+        if not config.path.startswith(str(settings.BASE_DIR)) or "site-packages" in config.path:
             continue  # Django's and third-party apps mount their own URLs, if any
         yield config
 

@@ -29,6 +29,8 @@ class OrganisationForm(forms.ModelForm):
 
 
 class SupplierForm(forms.ModelForm):
+    support_url = forms.URLField(required=False, assume_scheme="https", label="Support URL")
+
     class Meta:
         model = Supplier
         fields = ["name", "contract_reference", "support_email", "support_phone", "support_url", "support_hours",

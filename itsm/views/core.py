@@ -10,7 +10,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
-from rest_framework.decorators import api_view
+from rest_framework.decorators import api_view, permission_classes
+from rest_framework.permissions import IsAuthenticated
 
 from itsm import health, queries, roles
 from itsm.models import ChangeRecord
@@ -92,6 +93,7 @@ def attachment_download(request, pk: int):
 
 @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY}, summary="Download an attachment")
 @api_view(["GET"])
+@permission_classes([IsAuthenticated])
 def api_attachment_download(request, pk: int):
     """Download an attachment (token or session auth); 404 when the record is not visible to you."""
     return _attachment_response(request, pk)
