@@ -32,12 +32,22 @@ class RecordAdmin(admin.ModelAdmin):
         if change:
             delta = history.diff(getattr(request, "_itsm_before", {}), after)
             if delta:
-                services.history_record(instance=obj, actor=request.user, action=ChangeRecord.Action.UPDATE,
-                                        changes=delta, reason="Changed in the admin")
+                services.history_record(
+                    instance=obj,
+                    actor=request.user,
+                    action=ChangeRecord.Action.UPDATE,
+                    changes=delta,
+                    reason="Changed in the admin",
+                )
         else:
             changes = {k: {"old": None, "new": v} for k, v in after.items() if v not in (None, "", [])}
-            services.history_record(instance=obj, actor=request.user, action=ChangeRecord.Action.CREATE,
-                                    changes=changes, reason="Created in the admin")
+            services.history_record(
+                instance=obj,
+                actor=request.user,
+                action=ChangeRecord.Action.CREATE,
+                changes=changes,
+                reason="Created in the admin",
+            )
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -69,7 +79,15 @@ class TimelineEntryAdmin(ReadOnlyAdmin):
 
 @admin.register(Attachment)
 class AttachmentAdmin(ReadOnlyAdmin):
-    list_display = ["uploaded_at", "filename", "size", "visibility", "content_type", "object_id", "uploaded_by"]
+    list_display = [
+        "uploaded_at",
+        "filename",
+        "size",
+        "visibility",
+        "content_type",
+        "object_id",
+        "uploaded_by",
+    ]
     list_filter = ["visibility", "content_type"]
     list_select_related = ["uploaded_by", "content_type"]
 

@@ -49,5 +49,7 @@ def shell(request) -> dict:
         return {"nav": [], "shell_roles": []}
     return {
         "nav": navigation(request),
-        "shell_roles": [roles.ROLE_LABELS[name] for name in roles.ALL_ROLES if name in roles.roles_of(request.user)],
+        "shell_roles": [
+            roles.ROLE_LABELS[name] for name in roles.ALL_ROLES if name in roles.roles_of(request.user)
+        ],
     }

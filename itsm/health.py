@@ -51,5 +51,9 @@ def report() -> tuple[bool, dict]:
     database = check_database()
     broker = check_broker()
     healthy = database["ok"] and broker["ok"]
-    return healthy, {"status": "ok" if healthy else "down", "database": database, "broker": broker,
-                     "beat": beat_status() if database["ok"] else {"seen": False}}
+    return healthy, {
+        "status": "ok" if healthy else "down",
+        "database": database,
+        "broker": broker,
+        "beat": beat_status() if database["ok"] else {"seen": False},
+    }

@@ -17,7 +17,9 @@ def _for_record(queryset: models.QuerySet, record: models.Model) -> models.Query
 
 def timeline_for(record: models.Model, user) -> models.QuerySet:
     """Timeline entries of a record that ``user`` may read: internal ones only for staff."""
-    entries = _for_record(TimelineEntry.objects.all(), record).select_related("author").prefetch_related("involved")
+    entries = (
+        _for_record(TimelineEntry.objects.all(), record).select_related("author").prefetch_related("involved")
+    )
     if not roles.is_staff_role(user):
         entries = entries.filter(visibility=TimelineEntry.Visibility.PUBLIC)
     return entries

@@ -74,13 +74,26 @@ def _wait_for_http(url: str, processes: dict[str, subprocess.Popen], timeout: fl
 
 
 def _banner(url: str, env: dict) -> None:
-    accounts = subprocess.run([PYTHON, "manage.py", "load_demo", "--list-accounts"], cwd=BASE_DIR, env=env,
-                              capture_output=True, text=True, check=False).stdout.splitlines()
-    lines = [f"ITSM service desk is up: {url}", f"API docs: {url}api/docs/   health: {url}healthz", "Demo accounts:"]
+    accounts = subprocess.run(
+        [PYTHON, "manage.py", "load_demo", "--list-accounts"],
+        cwd=BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.splitlines()
+    lines = [
+        f"ITSM service desk is up: {url}",
+        f"API docs: {url}api/docs/   health: {url}healthz",
+        "Demo accounts:",
+    ]
     lines += [f"  {line}" for line in accounts]
     lines.append("Press Ctrl-C to stop everything.")
     width = max(len(line) for line in lines) + 2
-    print("\n" + "=" * width + "\n" + "\n".join(" " + line for line in lines) + "\n" + "=" * width + "\n", flush=True)
+    print(
+        "\n" + "=" * width + "\n" + "\n".join(" " + line for line in lines) + "\n" + "=" * width + "\n",
+        flush=True,
+    )
 
 
 def main() -> int:
@@ -106,17 +119,48 @@ def main() -> int:
         if debug:
             web = [PYTHON, "manage.py", "runserver", f"{host}:{port}"]
         else:
-            web = [str(BIN / "gunicorn"), "itsm.wsgi:application", "--bind", f"{host}:{port}",
-                   "--workers", env.get("WEB_CONCURRENCY", "2"), "--threads", "4", "--worker-class", "gthread",
-                   "--access-logfile", "-", "--graceful-timeout", "10"]
+            web = [
+                str(BIN / "gunicorn"),
+                "itsm.wsgi:application",
+                "--bind",
+                f"{host}:{port}",
+                "--workers",
+                env.get("WEB_CONCURRENCY", "2"),
+                "--threads",
+                "4",
+                "--worker-class",
+                "gthread",
+                "--access-logfile",
+                "-",
+                "--graceful-timeout",
+                "10",
+            ]
         queues = env.get("CELERY_QUEUES", "default,events,timers")
         processes["web"] = _spawn("web", web, env)
-        processes["worker"] = _spawn("worker", [str(BIN / "celery"), "-A", "itsm", "worker", "--loglevel", "INFO",
-                                                "--concurrency", env.get("CELERY_CONCURRENCY", "2"), "-Q", queues,
-                                                "--hostname", f"worker@{os.uname().nodename}"], env)
+        processes["worker"] = _spawn(
+            "worker",
+            [
+                str(BIN / "celery"),
+                "-A",
+                "itsm",
+                "worker",
+                "--loglevel",
+                "INFO",
+                "--concurrency",
+                env.get("CELERY_CONCURRENCY", "2"),
+                "-Q",
+                queues,
+                "--hostname",
+                f"worker@{os.uname().nodename}",
+            ],
+            env,
+        )
         schedule = embedded.VAR_DIR / "celerybeat-schedule"
-        processes["beat"] = _spawn("beat", [str(BIN / "celery"), "-A", "itsm", "beat", "--loglevel", "INFO",
-                                            "--schedule", str(schedule)], env)
+        processes["beat"] = _spawn(
+            "beat",
+            [str(BIN / "celery"), "-A", "itsm", "beat", "--loglevel", "INFO", "--schedule", str(schedule)],
+            env,
+        )
         if not _wait_for_http(f"http://{host}:{port}/healthz", processes):
             print("[run] the web server did not come up; stopping.", file=sys.stderr, flush=True)
             return 1
@@ -125,7 +169,11 @@ def main() -> int:
         while True:
             for name, process in processes.items():
                 if process.poll() is not None:
-                    print(f"[run] {name} exited with code {process.returncode}; stopping the rest.", file=sys.stderr, flush=True)
+                    print(
+                        f"[run] {name} exited with code {process.returncode}; stopping the rest.",
+                        file=sys.stderr,
+                        flush=True,
+                    )
                     return 1
             time.sleep(0.5)
     except KeyboardInterrupt:

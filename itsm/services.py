@@ -44,18 +44,23 @@ def history_record(
 
 
 @transaction.atomic
-def record_create(*, model: type[models.Model], actor, fields: dict[str, Any], m2m: dict | None = None,
-                  reason: str = ""):
+def record_create(
+    *, model: type[models.Model], actor, fields: dict[str, Any], m2m: dict | None = None, reason: str = ""
+):
     """Create a record from validated field values and record its creation in the history."""
     instance = model(**fields)
-    instance.full_clean(exclude=[f for f in (m2m or {})])
+    instance.full_clean(exclude=list(m2m or {}))
     instance.save()
     for name, values in (m2m or {}).items():
         getattr(instance, name).set(values)
-    changes = {key: {"old": None, "new": value} for key, value in history.snapshot(instance).items()
-               if value not in (None, "", [], {})}
-    history_record(instance=instance, actor=actor, action=ChangeRecord.Action.CREATE, changes=changes,
-                   reason=reason)
+    changes = {
+        key: {"old": None, "new": value}
+        for key, value in history.snapshot(instance).items()
+        if value not in (None, "", [], {})
+    }
+    history_record(
+        instance=instance, actor=actor, action=ChangeRecord.Action.CREATE, changes=changes, reason=reason
+    )
     return instance
 
 
@@ -82,7 +87,7 @@ def record_update(
     fields = {f.name: f for f in history.tracked_fields(model)}
     unknown = set(changes) - set(fields)
     if unknown:
-        raise ValidationError({name: "This field cannot be changed here." for name in sorted(unknown)})
+        raise ValidationError(dict.fromkeys(sorted(unknown), "This field cannot be changed here."))
 
     before = history.snapshot(locked)
     m2m = {name: value for name, value in changes.items() if fields[name].many_to_many}
@@ -102,8 +107,9 @@ def record_update(
     locked.save()
     for name, values in m2m.items():
         getattr(locked, name).set(values)
-    history_record(instance=locked, actor=actor, action=ChangeRecord.Action.UPDATE, changes=delta,
-                   reason=reason)
+    history_record(
+        instance=locked, actor=actor, action=ChangeRecord.Action.UPDATE, changes=delta, reason=reason
+    )
     return locked
 
 
@@ -150,16 +156,22 @@ def _check_upload(upload) -> str:
         raise ValidationError({"file": f"'{name}' is empty."})
     if upload.size > settings.ATTACHMENT_MAX_BYTES:
         limit = settings.ATTACHMENT_MAX_BYTES / (1024 * 1024)
-        raise ValidationError({"file": f"'{name}' is {upload.size / (1024 * 1024):.1f} MB; the limit is {limit:.0f} MB."})
+        raise ValidationError(
+            {"file": f"'{name}' is {upload.size / (1024 * 1024):.1f} MB; the limit is {limit:.0f} MB."}
+        )
     extension = name.rsplit(".", 1)[-1].lower() if "." in name else ""
     allowed = settings.ATTACHMENT_ALLOWED_EXTENSIONS
     if extension not in allowed:
-        raise ValidationError({"file": f"Files of type '.{extension or '?'}' are not accepted. Allowed: {', '.join(allowed)}."})
+        raise ValidationError(
+            {"file": f"Files of type '.{extension or '?'}' are not accepted. Allowed: {', '.join(allowed)}."}
+        )
     return extension
 
 
 @transaction.atomic
-def attachment_add(*, record: models.Model, upload, actor, visibility: str = Attachment.Visibility.PUBLIC) -> Attachment:
+def attachment_add(
+    *, record: models.Model, upload, actor, visibility: str = Attachment.Visibility.PUBLIC
+) -> Attachment:
     """Store an uploaded file on a record after checking size and type; note it on the timeline."""
     _check_upload(upload)
     if visibility not in Attachment.Visibility.values:
@@ -183,8 +195,13 @@ def attachment_add(*, record: models.Model, upload, actor, visibility: str = Att
     attachment.file.save(name, upload, save=False)
     try:
         attachment.save()
-        timeline_add(record=record, author=actor, kind=TimelineEntry.Kind.SYSTEM, visibility=visibility,
-                     body=f"Attached {name} ({upload.size} bytes).")
+        timeline_add(
+            record=record,
+            author=actor,
+            kind=TimelineEntry.Kind.SYSTEM,
+            visibility=visibility,
+            body=f"Attached {name} ({upload.size} bytes).",
+        )
     except Exception:
         # The row was not written: do not leave the stored file behind.
         attachment.file.delete(save=False)

@@ -130,7 +130,7 @@ REDIS_URL = _redis_url()
 def _kombu_url(url: str) -> str:
     """kombu spells a unix-socket Redis URL ``redis+socket://``; redis-py spells it ``unix://``."""
     if url.startswith("unix://"):
-        path, _, query = url[len("unix://"):].partition("?")
+        path, _, query = url[len("unix://") :].partition("?")
         db = dict(part.split("=", 1) for part in query.split("&") if "=" in part).get("db", "0")
         return f"redis+socket://{path}?virtual_host={db}"
     return url

@@ -14,4 +14,6 @@ def beat_heartbeat() -> None:
 
     from itsm.models import KernelState
 
-    KernelState.objects.update_or_create(key=BEAT_HEARTBEAT_KEY, defaults={"value": {"at": timezone.now().isoformat()}})
+    KernelState.objects.update_or_create(
+        key=BEAT_HEARTBEAT_KEY, defaults={"value": {"at": timezone.now().isoformat()}}
+    )

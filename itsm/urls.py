@@ -46,7 +46,9 @@ urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
-    path("api/v1/attachments/<int:pk>/download/", core.api_attachment_download, name="api-attachment-download"),
+    path(
+        "api/v1/attachments/<int:pk>/download/", core.api_attachment_download, name="api-attachment-download"
+    ),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     *_api,

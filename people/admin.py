@@ -12,7 +12,10 @@ class UserAdmin(RecordAdmin, DjangoUserAdmin):
     list_select_related = ["organisation"]
     fieldsets = [
         *DjangoUserAdmin.fieldsets,
-        ("Service desk", {"fields": ["organisation", "location", "phone", "mobile", "job_title", "time_zone", "is_vip"]}),
+        (
+            "Service desk",
+            {"fields": ["organisation", "location", "phone", "mobile", "job_title", "time_zone", "is_vip"]},
+        ),
     ]
 
 

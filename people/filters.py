@@ -11,7 +11,9 @@ from people.models import Location, Organisation, Supplier, SupportGroup, User
 
 class UserFilterSet(RecordFilterSet):
     role = django_filters.ChoiceFilter(
-        choices=[(name, roles.ROLE_LABELS[name]) for name in roles.ALL_ROLES], method="filter_role", label="Role"
+        choices=[(name, roles.ROLE_LABELS[name]) for name in roles.ALL_ROLES],
+        method="filter_role",
+        label="Role",
     )
     support_group = django_filters.ModelChoiceFilter(
         field_name="support_groups", queryset=SupportGroup.objects.all(), label="Support group"
@@ -26,7 +28,9 @@ class UserFilterSet(RecordFilterSet):
 
 
 class SupportGroupFilterSet(RecordFilterSet):
-    member = django_filters.ModelChoiceFilter(field_name="members", queryset=User.objects.all(), label="Member")
+    member = django_filters.ModelChoiceFilter(
+        field_name="members", queryset=User.objects.all(), label="Member"
+    )
 
     class Meta:
         model = SupportGroup

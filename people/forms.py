@@ -11,8 +11,20 @@ from people.models import Location, Organisation, Supplier, SupportGroup, User
 class SupportGroupForm(forms.ModelForm):
     class Meta:
         model = SupportGroup
-        fields = ["name", "email", "phone", "description", "manager", "members", "escalation_group", "is_active"]
-        widgets = {"members": forms.SelectMultiple(attrs={"size": 10}), "description": forms.Textarea(attrs={"rows": 3})}
+        fields = [
+            "name",
+            "email",
+            "phone",
+            "description",
+            "manager",
+            "members",
+            "escalation_group",
+            "is_active",
+        ]
+        widgets = {
+            "members": forms.SelectMultiple(attrs={"size": 10}),
+            "description": forms.Textarea(attrs={"rows": 3}),
+        }
 
     def clean_escalation_group(self):
         group = self.cleaned_data.get("escalation_group")
@@ -33,10 +45,21 @@ class SupplierForm(forms.ModelForm):
 
     class Meta:
         model = Supplier
-        fields = ["name", "contract_reference", "support_email", "support_phone", "support_url", "support_hours",
-                  "contract_expires_on", "notes", "is_active"]
-        widgets = {"contract_expires_on": forms.DateInput(attrs={"type": "date"}),
-                   "notes": forms.Textarea(attrs={"rows": 3})}
+        fields = [
+            "name",
+            "contract_reference",
+            "support_email",
+            "support_phone",
+            "support_url",
+            "support_hours",
+            "contract_expires_on",
+            "notes",
+            "is_active",
+        ]
+        widgets = {
+            "contract_expires_on": forms.DateInput(attrs={"type": "date"}),
+            "notes": forms.Textarea(attrs={"rows": 3}),
+        }
 
 
 class LocationForm(forms.ModelForm):
@@ -48,11 +71,24 @@ class LocationForm(forms.ModelForm):
 
 class UserForm(forms.ModelForm):
     roles = forms.MultipleChoiceField(
-        choices=[(name, roles.ROLE_LABELS[name]) for name in roles.ALL_ROLES], required=False,
+        choices=[(name, roles.ROLE_LABELS[name]) for name in roles.ALL_ROLES],
+        required=False,
         widget=forms.CheckboxSelectMultiple,
     )
 
     class Meta:
         model = User
-        fields = ["username", "first_name", "last_name", "email", "phone", "mobile", "job_title", "organisation",
-                  "location", "time_zone", "is_vip", "is_active"]
+        fields = [
+            "username",
+            "first_name",
+            "last_name",
+            "email",
+            "phone",
+            "mobile",
+            "job_title",
+            "organisation",
+            "location",
+            "time_zone",
+            "is_vip",
+            "is_active",
+        ]

@@ -17,12 +17,16 @@ class Location(Record):
     """A site, building or floor where people and things are (e.g. "London HQ, floor 3")."""
 
     name = models.CharField(max_length=200, unique=True)
-    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children")
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+    )
     address = models.TextField(blank=True)
     time_zone = models.CharField(max_length=64, blank=True, help_text="IANA name, e.g. Europe/London.")
     is_active = models.BooleanField(default=True)
     search_vector = models.GeneratedField(
-        expression=search_vector(("name", "A"), ("address", "B")), output_field=SearchVectorField(), db_persist=True
+        expression=search_vector(("name", "A"), ("address", "B")),
+        output_field=SearchVectorField(),
+        db_persist=True,
     )
 
     class Meta:
@@ -51,14 +55,19 @@ class Organisation(Record):
 
     name = models.CharField(max_length=200, unique=True)
     code = models.SlugField(max_length=50, unique=True, help_text="Short unique code, e.g. FIN.")
-    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children")
-    email_domain = models.CharField(max_length=200, blank=True, help_text="E-mail domain of its people, e.g. finance.example.com.")
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+    )
+    email_domain = models.CharField(
+        max_length=200, blank=True, help_text="E-mail domain of its people, e.g. finance.example.com."
+    )
     phone = models.CharField(max_length=50, blank=True)
     notes = models.TextField(blank=True)
     is_active = models.BooleanField(default=True)
     search_vector = models.GeneratedField(
         expression=search_vector(("name", "A"), ("code", "A"), ("email_domain", "B"), ("notes", "C")),
-        output_field=SearchVectorField(), db_persist=True,
+        output_field=SearchVectorField(),
+        db_persist=True,
     )
 
     objects = OrganisationQuerySet.as_manager()
@@ -96,8 +105,12 @@ class User(AbstractUser):
     Roles are Django groups named after ``itsm.roles``; support groups are a separate structure.
     """
 
-    organisation = models.ForeignKey(Organisation, null=True, blank=True, on_delete=models.PROTECT, related_name="people")
-    location = models.ForeignKey(Location, null=True, blank=True, on_delete=models.SET_NULL, related_name="people")
+    organisation = models.ForeignKey(
+        Organisation, null=True, blank=True, on_delete=models.PROTECT, related_name="people"
+    )
+    location = models.ForeignKey(
+        Location, null=True, blank=True, on_delete=models.SET_NULL, related_name="people"
+    )
     phone = models.CharField(max_length=50, blank=True)
     mobile = models.CharField(max_length=50, blank=True)
     job_title = models.CharField(max_length=200, blank=True)
@@ -109,11 +122,21 @@ class User(AbstractUser):
         expression=search_vector(
             ("username", "A"), ("first_name", "A"), ("last_name", "A"), ("email", "B"), ("job_title", "C")
         ),
-        output_field=SearchVectorField(), db_persist=True,
+        output_field=SearchVectorField(),
+        db_persist=True,
     )
 
     history_exclude = frozenset(
-        {"id", "password", "last_login", "date_joined", "updated_at", "version", "search_vector", "user_permissions"}
+        {
+            "id",
+            "password",
+            "last_login",
+            "date_joined",
+            "updated_at",
+            "version",
+            "search_vector",
+            "user_permissions",
+        }
     )
 
     objects = PeopleUserManager()
@@ -154,16 +177,23 @@ class SupportGroup(Record):
     email = models.EmailField(blank=True)
     phone = models.CharField(max_length=50, blank=True)
     description = models.TextField(blank=True)
-    manager = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="managed_groups")
+    manager = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="managed_groups"
+    )
     members = models.ManyToManyField(User, blank=True, related_name="support_groups")
     escalation_group = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="escalated_from",
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="escalated_from",
         help_text="The group that takes over on functional escalation.",
     )
     is_active = models.BooleanField(default=True)
     search_vector = models.GeneratedField(
         expression=search_vector(("name", "A"), ("email", "B"), ("description", "C")),
-        output_field=SearchVectorField(), db_persist=True,
+        output_field=SearchVectorField(),
+        db_persist=True,
     )
 
     objects = SupportGroupQuerySet.as_manager()
@@ -183,17 +213,24 @@ class Supplier(Record):
     """An external party that supports our services, with its support contract reference."""
 
     name = models.CharField(max_length=200, unique=True)
-    contract_reference = models.CharField(max_length=100, blank=True, help_text="Our support contract with them.")
+    contract_reference = models.CharField(
+        max_length=100, blank=True, help_text="Our support contract with them."
+    )
     support_email = models.EmailField(blank=True)
     support_phone = models.CharField(max_length=50, blank=True)
     support_url = models.URLField(blank=True)
-    support_hours = models.CharField(max_length=200, blank=True, help_text="E.g. 24x7, or Mon-Fri 08:00-18:00 CET.")
+    support_hours = models.CharField(
+        max_length=200, blank=True, help_text="E.g. 24x7, or Mon-Fri 08:00-18:00 CET."
+    )
     contract_expires_on = models.DateField(null=True, blank=True)
     notes = models.TextField(blank=True)
     is_active = models.BooleanField(default=True)
     search_vector = models.GeneratedField(
-        expression=search_vector(("name", "A"), ("contract_reference", "A"), ("support_email", "B"), ("notes", "C")),
-        output_field=SearchVectorField(), db_persist=True,
+        expression=search_vector(
+            ("name", "A"), ("contract_reference", "A"), ("support_email", "B"), ("notes", "C")
+        ),
+        output_field=SearchVectorField(),
+        db_persist=True,
     )
 
     class Meta:
@@ -218,7 +255,9 @@ class SupplierContact(models.Model):
 
     class Meta:
         ordering = ["supplier", "name"]
-        constraints = [models.UniqueConstraint(fields=["supplier", "name"], name="unique_supplier_contact_name")]
+        constraints = [
+            models.UniqueConstraint(fields=["supplier", "name"], name="unique_supplier_contact_name")
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.supplier})"

@@ -17,7 +17,9 @@ def users():
 
 
 def support_groups():
-    return SupportGroup.objects.select_related("manager", "escalation_group").annotate(member_count=Count("members"))
+    return SupportGroup.objects.select_related("manager", "escalation_group").annotate(
+        member_count=Count("members")
+    )
 
 
 def organisations():

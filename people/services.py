@@ -14,8 +14,9 @@ from people.models import User
 
 
 @transaction.atomic
-def user_create(*, actor, username: str, password: str | None = None, role_names: Iterable[str] = (),
-                **fields) -> User:
+def user_create(
+    *, actor, username: str, password: str | None = None, role_names: Iterable[str] = (), **fields
+) -> User:
     """Create a user with roles. Without a password the account cannot sign in until one is set."""
     if User.objects.filter(username__iexact=username).exists():
         raise ValidationError({"username": f"The username '{username}' is taken."})
@@ -39,7 +40,9 @@ def user_create(*, actor, username: str, password: str | None = None, role_names
 def _set_roles(user: User, role_names: list[str]) -> None:
     unknown = set(role_names) - set(roles.ALL_ROLES)
     if unknown:
-        raise ValidationError({"roles": f"Unknown role(s): {', '.join(sorted(unknown))}. Known: {', '.join(roles.ALL_ROLES)}."})
+        raise ValidationError(
+            {"roles": f"Unknown role(s): {', '.join(sorted(unknown))}. Known: {', '.join(roles.ALL_ROLES)}."}
+        )
     groups = list(Group.objects.filter(name__in=role_names))
     keep = user.groups.exclude(name__in=roles.ALL_ROLES)
     user.groups.set([*keep, *groups])
@@ -47,10 +50,18 @@ def _set_roles(user: User, role_names: list[str]) -> None:
 
 
 @transaction.atomic
-def user_update(*, actor, user: User, changes: dict, role_names: Iterable[str] | None = None,
-                expected_version: int | None = None) -> User:
+def user_update(
+    *,
+    actor,
+    user: User,
+    changes: dict,
+    role_names: Iterable[str] | None = None,
+    expected_version: int | None = None,
+) -> User:
     """Change a user's fields and, when given, their roles; both recorded in the history."""
-    updated = services.record_update(instance=user, actor=actor, changes=changes, expected_version=expected_version)
+    updated = services.record_update(
+        instance=user, actor=actor, changes=changes, expected_version=expected_version
+    )
     if role_names is not None:
         before = sorted(roles.roles_of(updated) - ({roles.ADMIN} if updated.is_superuser else set()))
         after = sorted(set(role_names))
@@ -59,8 +70,12 @@ def user_update(*, actor, user: User, changes: dict, role_names: Iterable[str] |
             updated._itsm_roles = None
             updated.version += 1
             updated.save(update_fields=["version"])
-            services.history_record(instance=updated, actor=actor, action=ChangeRecord.Action.UPDATE,
-                                    changes={"roles": {"old": before, "new": after}})
+            services.history_record(
+                instance=updated,
+                actor=actor,
+                action=ChangeRecord.Action.UPDATE,
+                changes={"roles": {"old": before, "new": after}},
+            )
     return updated
 
 
@@ -75,12 +90,17 @@ def user_set_password(*, actor, user: User, password: str) -> None:
         raise ValidationError({"password": error.messages}) from error
     user.set_password(password)
     user.save(update_fields=["password"])
-    services.history_record(instance=user, actor=actor, action=ChangeRecord.Action.UPDATE,
-                            changes={"password": {"old": "(hidden)", "new": "(changed)"}})
+    services.history_record(
+        instance=user,
+        actor=actor,
+        action=ChangeRecord.Action.UPDATE,
+        changes={"password": {"old": "(hidden)", "new": "(changed)"}},
+    )
 
 
 @transaction.atomic
 def support_group_set_members(*, actor, group, members: Iterable[User], expected_version: int | None = None):
     """Replace a support group's members (recorded as one change)."""
-    return services.record_update(instance=group, actor=actor, changes={"members": list(members)},
-                                  expected_version=expected_version)
+    return services.record_update(
+        instance=group, actor=actor, changes={"members": list(members)}, expected_version=expected_version
+    )

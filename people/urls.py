@@ -16,8 +16,20 @@ def _crud(prefix: str, name: str, list_view, detail_view, form_view):
 
 urlpatterns = [
     *_crud("users", "user", views.UserList, views.UserDetail, views.UserFormView),
-    *_crud("support-groups", "supportgroup", views.SupportGroupList, views.SupportGroupDetail, views.SupportGroupFormView),
-    *_crud("organisations", "organisation", views.OrganisationList, views.OrganisationDetail, views.OrganisationFormView),
+    *_crud(
+        "support-groups",
+        "supportgroup",
+        views.SupportGroupList,
+        views.SupportGroupDetail,
+        views.SupportGroupFormView,
+    ),
+    *_crud(
+        "organisations",
+        "organisation",
+        views.OrganisationList,
+        views.OrganisationDetail,
+        views.OrganisationFormView,
+    ),
     *_crud("suppliers", "supplier", views.SupplierList, views.SupplierDetail, views.SupplierFormView),
     *_crud("locations", "location", views.LocationList, views.LocationDetail, views.LocationFormView),
 ]

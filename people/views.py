@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 from itsm import roles
 from itsm.views.generic import Column, RecordDetailView, RecordFormView, RecordListView
 from people import filters, forms, queries, services
@@ -41,11 +40,19 @@ class UserDetail(RecordDetailView):
     model = User
     edit_url_name = "people:user-edit"
     fields = [
-        Column("Username", "username"), Column("Name", lambda u: u.get_full_name()), Column("E-mail", "email"),
-        Column("Phone", "phone"), Column("Mobile", "mobile"), Column("Job title", "job_title"),
-        Column("Organisation", "organisation"), Column("Location", "location"), Column("Roles", _roles_text),
+        Column("Username", "username"),
+        Column("Name", lambda u: u.get_full_name()),
+        Column("E-mail", "email"),
+        Column("Phone", "phone"),
+        Column("Mobile", "mobile"),
+        Column("Job title", "job_title"),
+        Column("Organisation", "organisation"),
+        Column("Location", "location"),
+        Column("Roles", _roles_text),
         Column("Support groups", lambda u: ", ".join(g.name for g in u.support_groups.all()) or "-"),
-        Column("VIP", "is_vip"), Column("Active", "is_active"), Column("Last login", "last_login"),
+        Column("VIP", "is_vip"),
+        Column("Active", "is_active"),
+        Column("Last login", "last_login"),
     ]
 
     def base_queryset(self):
@@ -61,17 +68,25 @@ class UserFormView(RecordFormView):
         form = super().get_form(record, data)
         if record is not None:
             form.fields["username"].disabled = True
-            form.fields["roles"].initial = sorted(roles.roles_of(record) - ({roles.ADMIN} if record.is_superuser else set()))
+            form.fields["roles"].initial = sorted(
+                roles.roles_of(record) - ({roles.ADMIN} if record.is_superuser else set())
+            )
         return form
 
     def save(self, record, form):
         data = {name: form.cleaned_data[name] for name in form.Meta.fields if name != "username"}
         role_names = form.cleaned_data.get("roles", [])
         if record is None:
-            return services.user_create(actor=self.request.user, username=form.cleaned_data["username"],
-                                        role_names=role_names, **data)
-        return services.user_update(actor=self.request.user, user=record, changes=data, role_names=role_names,
-                                    expected_version=form.cleaned_data.get("version"))
+            return services.user_create(
+                actor=self.request.user, username=form.cleaned_data["username"], role_names=role_names, **data
+            )
+        return services.user_update(
+            actor=self.request.user,
+            user=record,
+            changes=data,
+            role_names=role_names,
+            expected_version=form.cleaned_data.get("version"),
+        )
 
 
 class SupportGroupList(RecordListView):
@@ -82,8 +97,12 @@ class SupportGroupList(RecordListView):
     create_url_name = "people:supportgroup-create"
     create_roles = MANAGERS
     columns = [
-        Column("Name", "name", "name", link=True), Column("E-mail", "email"), Column("Manager", "manager"),
-        Column("Members", "member_count"), Column("Escalates to", "escalation_group"), Column("Active", "is_active"),
+        Column("Name", "name", "name", link=True),
+        Column("E-mail", "email"),
+        Column("Manager", "manager"),
+        Column("Members", "member_count"),
+        Column("Escalates to", "escalation_group"),
+        Column("Active", "is_active"),
     ]
 
     def base_queryset(self):
@@ -95,9 +114,14 @@ class SupportGroupDetail(RecordDetailView):
     edit_url_name = "people:supportgroup-edit"
     edit_roles = MANAGERS
     fields = [
-        Column("Name", "name"), Column("E-mail", "email"), Column("Phone", "phone"), Column("Description", "description"),
-        Column("Manager", "manager"), Column("Escalates to", "escalation_group"),
-        Column("Members", lambda g: ", ".join(str(m) for m in g.members.all()) or "-"), Column("Active", "is_active"),
+        Column("Name", "name"),
+        Column("E-mail", "email"),
+        Column("Phone", "phone"),
+        Column("Description", "description"),
+        Column("Manager", "manager"),
+        Column("Escalates to", "escalation_group"),
+        Column("Members", lambda g: ", ".join(str(m) for m in g.members.all()) or "-"),
+        Column("Active", "is_active"),
     ]
 
     def base_queryset(self):
@@ -117,8 +141,12 @@ class OrganisationList(RecordListView):
     default_ordering = "name"
     create_url_name = "people:organisation-create"
     columns = [
-        Column("Name", "name", "name", link=True), Column("Code", "code", "code"), Column("Parent", "parent"),
-        Column("E-mail domain", "email_domain"), Column("People", "people_count"), Column("Active", "is_active"),
+        Column("Name", "name", "name", link=True),
+        Column("Code", "code", "code"),
+        Column("Parent", "parent"),
+        Column("E-mail domain", "email_domain"),
+        Column("People", "people_count"),
+        Column("Active", "is_active"),
     ]
 
     def base_queryset(self):
@@ -129,8 +157,14 @@ class OrganisationDetail(RecordDetailView):
     model = Organisation
     edit_url_name = "people:organisation-edit"
     fields = [
-        Column("Name", "name"), Column("Code", "code"), Column("Parent", "parent"), Column("E-mail domain", "email_domain"),
-        Column("Phone", "phone"), Column("Notes", "notes"), Column("People", "people_count"), Column("Active", "is_active"),
+        Column("Name", "name"),
+        Column("Code", "code"),
+        Column("Parent", "parent"),
+        Column("E-mail domain", "email_domain"),
+        Column("Phone", "phone"),
+        Column("Notes", "notes"),
+        Column("People", "people_count"),
+        Column("Active", "is_active"),
     ]
 
     def base_queryset(self):
@@ -150,9 +184,12 @@ class SupplierList(RecordListView):
     create_url_name = "people:supplier-create"
     create_roles = MANAGERS
     columns = [
-        Column("Name", "name", "name", link=True), Column("Contract", "contract_reference"),
-        Column("Support e-mail", "support_email"), Column("Support hours", "support_hours"),
-        Column("Contract expires", "contract_expires_on", "contract_expires_on"), Column("Contacts", "contact_count"),
+        Column("Name", "name", "name", link=True),
+        Column("Contract", "contract_reference"),
+        Column("Support e-mail", "support_email"),
+        Column("Support hours", "support_hours"),
+        Column("Contract expires", "contract_expires_on", "contract_expires_on"),
+        Column("Contacts", "contact_count"),
     ]
 
     def base_queryset(self):
@@ -164,11 +201,24 @@ class SupplierDetail(RecordDetailView):
     edit_url_name = "people:supplier-edit"
     edit_roles = MANAGERS
     fields = [
-        Column("Name", "name"), Column("Contract reference", "contract_reference"), Column("Support e-mail", "support_email"),
-        Column("Support phone", "support_phone"), Column("Support URL", "support_url"), Column("Support hours", "support_hours"),
+        Column("Name", "name"),
+        Column("Contract reference", "contract_reference"),
+        Column("Support e-mail", "support_email"),
+        Column("Support phone", "support_phone"),
+        Column("Support URL", "support_url"),
+        Column("Support hours", "support_hours"),
         Column("Contract expires", "contract_expires_on"),
-        Column("Contacts", lambda s: "; ".join(f"{c.name} ({c.role or 'contact'}) {c.email} {c.phone}".strip() for c in s.contacts.all()) or "-"),
-        Column("Notes", "notes"), Column("Active", "is_active"),
+        Column(
+            "Contacts",
+            lambda s: (
+                "; ".join(
+                    f"{c.name} ({c.role or 'contact'}) {c.email} {c.phone}".strip() for c in s.contacts.all()
+                )
+                or "-"
+            ),
+        ),
+        Column("Notes", "notes"),
+        Column("Active", "is_active"),
     ]
 
     def base_queryset(self):
@@ -187,8 +237,13 @@ class LocationList(RecordListView):
     title = "Locations"
     default_ordering = "name"
     create_url_name = "people:location-create"
-    columns = [Column("Name", "name", "name", link=True), Column("Parent", "parent"), Column("Address", "address"),
-               Column("Time zone", "time_zone"), Column("Active", "is_active")]
+    columns = [
+        Column("Name", "name", "name", link=True),
+        Column("Parent", "parent"),
+        Column("Address", "address"),
+        Column("Time zone", "time_zone"),
+        Column("Active", "is_active"),
+    ]
 
     def base_queryset(self):
         return queries.locations()
@@ -197,8 +252,13 @@ class LocationList(RecordListView):
 class LocationDetail(RecordDetailView):
     model = Location
     edit_url_name = "people:location-edit"
-    fields = [Column("Name", "name"), Column("Parent", "parent"), Column("Address", "address"),
-              Column("Time zone", "time_zone"), Column("Active", "is_active")]
+    fields = [
+        Column("Name", "name"),
+        Column("Parent", "parent"),
+        Column("Address", "address"),
+        Column("Time zone", "time_zone"),
+        Column("Active", "is_active"),
+    ]
 
     def base_queryset(self):
         return queries.locations()
@@ -207,5 +267,3 @@ class LocationDetail(RecordDetailView):
 class LocationFormView(RecordFormView):
     model = Location
     form_class = forms.LocationForm
-
-

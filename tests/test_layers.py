@@ -7,8 +7,16 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 LAYERS = {
-    "itsm": 0, "people": 1, "configuration": 2, "servicelevels": 2, "incidents": 3, "events": 4,
-    "problems": 5, "knowledge": 5, "portal": 6, "dashboards": 6,
+    "itsm": 0,
+    "people": 1,
+    "configuration": 2,
+    "servicelevels": 2,
+    "incidents": 3,
+    "events": 4,
+    "problems": 5,
+    "knowledge": 5,
+    "portal": 6,
+    "dashboards": 6,
 }
 
 
@@ -31,10 +39,14 @@ def _sources():
                     yield app, path
 
 
-@pytest.mark.parametrize(("app", "path"), list(_sources()), ids=lambda value: str(value).replace(str(ROOT), ""))
+@pytest.mark.parametrize(
+    ("app", "path"), list(_sources()), ids=lambda value: str(value).replace(str(ROOT), "")
+)
 def test_app_imports_only_lower_layers(app, path):
     for imported in _imports(path):
         if imported not in LAYERS or imported == app:
             continue
         allowed = LAYERS[imported] < LAYERS[app]
-        assert allowed, f"{path.relative_to(ROOT)}: {app} (layer {LAYERS[app]}) imports {imported} (layer {LAYERS[imported]})"
+        assert allowed, (
+            f"{path.relative_to(ROOT)}: {app} (layer {LAYERS[app]}) imports {imported} (layer {LAYERS[imported]})"
+        )

@@ -19,7 +19,10 @@ from itsm.exceptions import ConflictError
 
 def _flatten(detail) -> dict[str, list[str]]:
     if isinstance(detail, dict):
-        return {str(key): [str(item) for item in (value if isinstance(value, list) else [value])] for key, value in detail.items()}
+        return {
+            str(key): [str(item) for item in (value if isinstance(value, list) else [value])]
+            for key, value in detail.items()
+        }
     if isinstance(detail, list):
         return {"non_field_errors": [str(item) for item in detail]}
     return {"non_field_errors": [str(detail)]}
@@ -53,8 +56,10 @@ def exception_handler(exc, context):
         return validation_response(errors)
     if isinstance(exc, IntegrityError):
         return Response(
-            {"detail": "This conflicts with a record that already exists (a value that must be unique is taken).",
-             "code": "integrity_error"},
+            {
+                "detail": "This conflicts with a record that already exists (a value that must be unique is taken).",
+                "code": "integrity_error",
+            },
             status=status.HTTP_409_CONFLICT,
         )
     if isinstance(exc, Http404):
@@ -70,7 +75,14 @@ def exception_handler(exc, context):
     detail = exc.detail if isinstance(exc, exceptions.APIException) else str(exc)
     if isinstance(detail, dict | list):
         errors = _flatten(detail)
-        response.data = {"detail": _summary(errors), "code": getattr(exc, "default_code", "error"), "errors": errors}
+        response.data = {
+            "detail": _summary(errors),
+            "code": getattr(exc, "default_code", "error"),
+            "errors": errors,
+        }
     else:
-        response.data = {"detail": str(detail), "code": getattr(detail, "code", None) or getattr(exc, "default_code", "error")}
+        response.data = {
+            "detail": str(detail),
+            "code": getattr(detail, "code", None) or getattr(exc, "default_code", "error"),
+        }
     return response

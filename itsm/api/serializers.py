@@ -22,7 +22,8 @@ class RecordSerializer(serializers.ModelSerializer):
     optimistic lock (a stale one gets 409). ``If-Match: "<version>"`` does the same."""
 
     version = serializers.IntegerField(
-        required=False, min_value=1,
+        required=False,
+        min_value=1,
         help_text="The version you are updating. If it is no longer current the update is refused with 409.",
     )
 
@@ -60,7 +61,9 @@ class TimelineEntryCreateSerializer(serializers.Serializer):
     )
     visibility = serializers.ChoiceField(choices=TimelineEntry.Visibility.choices, required=False)
     body = serializers.CharField(allow_blank=True, required=False, default="", max_length=50000)
-    fields = serializers.DictField(child=serializers.CharField(allow_blank=True, max_length=10000), required=False)
+    fields = serializers.DictField(
+        child=serializers.CharField(allow_blank=True, max_length=10000), required=False
+    )
 
 
 class AttachmentSerializer(serializers.ModelSerializer):
@@ -69,8 +72,17 @@ class AttachmentSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Attachment
-        fields = ["id", "filename", "media_type", "size", "sha256", "visibility", "uploaded_by", "uploaded_at",
-                  "download_url"]
+        fields = [
+            "id",
+            "filename",
+            "media_type",
+            "size",
+            "sha256",
+            "visibility",
+            "uploaded_by",
+            "uploaded_at",
+            "download_url",
+        ]
 
     def get_download_url(self, attachment) -> str:
         return reverse("api-attachment-download", args=[attachment.pk])
@@ -78,4 +90,6 @@ class AttachmentSerializer(serializers.ModelSerializer):
 
 class AttachmentUploadSerializer(serializers.Serializer):
     file = serializers.FileField()
-    visibility = serializers.ChoiceField(choices=Attachment.Visibility.choices, default=Attachment.Visibility.PUBLIC)
+    visibility = serializers.ChoiceField(
+        choices=Attachment.Visibility.choices, default=Attachment.Visibility.PUBLIC
+    )

@@ -30,13 +30,19 @@ from itsm.models import TimelineEntry
 _IF_MATCH = re.compile(r'^\s*(?:W/)?"?(\d+)"?\s*$')
 
 IF_MATCH_PARAMETER = OpenApiParameter(
-    "If-Match", str, OpenApiParameter.HEADER, required=False,
+    "If-Match",
+    str,
+    OpenApiParameter.HEADER,
+    required=False,
     description='The version being updated, e.g. "3" (as returned in ETag). A stale version gets 409.',
 )
 
 
 class RecordViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, mixins.UpdateModelMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
     viewsets.GenericViewSet,
 ):
     """List, read, create and update records; history, timeline and attachments as sub-resources."""
@@ -67,7 +73,10 @@ class RecordViewSet(
     def update_record(self, instance, validated_data: dict, expected_version: int | None):
         fields, m2m = self.split_validated(validated_data)
         return services.record_update(
-            instance=instance, actor=self.request.user, changes={**fields, **m2m}, expected_version=expected_version
+            instance=instance,
+            actor=self.request.user,
+            changes={**fields, **m2m},
+            expected_version=expected_version,
         )
 
     def expected_version(self, serializer) -> int | None:
@@ -75,7 +84,9 @@ class RecordViewSet(
         if header:
             match = _IF_MATCH.match(header)
             if not match:
-                raise ValidationError({"If-Match": [f"'{header}' is not a version; send the ETag you received, e.g. \"3\"."]})
+                raise ValidationError(
+                    {"If-Match": [f"'{header}' is not a version; send the ETag you received, e.g. \"3\"."]}
+                )
             return int(match.group(1))
         return serializer.validated_data.get("version")
 
@@ -113,7 +124,9 @@ class RecordViewSet(
         return self.get_paginated_response(ChangeRecordSerializer(page, many=True).data)
 
     @extend_schema(methods=["get"], responses=TimelineEntrySerializer(many=True), filters=False)
-    @extend_schema(methods=["post"], request=TimelineEntryCreateSerializer, responses={201: TimelineEntrySerializer})
+    @extend_schema(
+        methods=["post"], request=TimelineEntryCreateSerializer, responses={201: TimelineEntrySerializer}
+    )
     @action(detail=True, methods=["get", "post"], filter_backends=[])
     def timeline(self, request, pk=None):
         """The record's timeline; POST adds a comment (public by default) or a work note (internal)."""
@@ -125,30 +138,43 @@ class RecordViewSet(
         payload.is_valid(raise_exception=True)
         data = payload.validated_data
         default = (
-            TimelineEntry.Visibility.INTERNAL if data["kind"] == TimelineEntry.Kind.WORK_NOTE else TimelineEntry.Visibility.PUBLIC
+            TimelineEntry.Visibility.INTERNAL
+            if data["kind"] == TimelineEntry.Kind.WORK_NOTE
+            else TimelineEntry.Visibility.PUBLIC
         )
         visibility = data.get("visibility") or default
         if not roles.is_staff_role(request.user):
             visibility = TimelineEntry.Visibility.PUBLIC
         entry = services.timeline_add(
-            record=record, author=request.user, kind=data["kind"], visibility=visibility,
-            body=data.get("body", ""), fields=data.get("fields"),
+            record=record,
+            author=request.user,
+            kind=data["kind"],
+            visibility=visibility,
+            body=data.get("body", ""),
+            fields=data.get("fields"),
         )
         return Response(TimelineEntrySerializer(entry).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(methods=["get"], responses=AttachmentSerializer(many=True), filters=False)
-    @extend_schema(methods=["post"], request={"multipart/form-data": AttachmentUploadSerializer},
-                   responses={201: AttachmentSerializer})
+    @extend_schema(
+        methods=["post"],
+        request={"multipart/form-data": AttachmentUploadSerializer},
+        responses={201: AttachmentSerializer},
+    )
     @action(detail=True, methods=["get", "post"], filter_backends=[], pagination_class=None)
     def attachments(self, request, pk=None):
         """The record's attachments; POST (multipart, field ``file``) uploads one within the limits."""
         record = self.get_object()
         if request.method == "GET":
-            return Response(AttachmentSerializer(queries.attachments_for(record, request.user), many=True).data)
+            return Response(
+                AttachmentSerializer(queries.attachments_for(record, request.user), many=True).data
+            )
         payload = AttachmentUploadSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         attachment = services.attachment_add(
-            record=record, upload=payload.validated_data["file"], actor=request.user,
+            record=record,
+            upload=payload.validated_data["file"],
+            actor=request.user,
             visibility=payload.validated_data["visibility"],
         )
         return Response(AttachmentSerializer(attachment).data, status=status.HTTP_201_CREATED)

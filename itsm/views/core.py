@@ -34,14 +34,18 @@ def home(request):
         context.update(health=report, healthy=healthy, counts=_record_counts())
     if role in (roles.MANAGER, roles.ADMIN):
         context["recent_changes"] = ChangeRecord.objects.select_related("actor", "content_type")[:15]
-    return render(request, f"itsm/home_{'staff' if role in (roles.AGENT, roles.SECURITY) else role}.html", context)
+    return render(
+        request, f"itsm/home_{'staff' if role in (roles.AGENT, roles.SECURITY) else role}.html", context
+    )
 
 
 def _staff_context(user) -> dict:
     groups = getattr(user, "support_groups", None)
     managed = getattr(user, "managed_groups", None)
     return {
-        "my_groups": list(groups.filter(is_active=True).select_related("manager", "escalation_group")) if groups is not None else [],
+        "my_groups": list(groups.filter(is_active=True).select_related("manager", "escalation_group"))
+        if groups is not None
+        else [],
         "managed_groups": list(managed.prefetch_related("members")) if managed is not None else [],
         "my_changes": list(queries.recent_changes_by(user, limit=10)),
     }
@@ -71,14 +75,21 @@ def search(request):
     """Global full-text search across every registered record type the user may see."""
     query = request.GET.get("q", "").strip()[:200]
     groups = global_search(request.user, query) if query else []
-    return render(request, "itsm/search.html", {"q": query, "groups": groups,
-                                                "total": sum(len(group.hits) for group in groups)})
+    return render(
+        request,
+        "itsm/search.html",
+        {"q": query, "groups": groups, "total": sum(len(group.hits) for group in groups)},
+    )
 
 
 def _attachment_response(request, pk: int):
     attachment = queries.attachment_visible_to(pk, request.user)
-    response = FileResponse(attachment.file.open("rb"), as_attachment=True, filename=attachment.filename,
-                            content_type=attachment.media_type)
+    response = FileResponse(
+        attachment.file.open("rb"),
+        as_attachment=True,
+        filename=attachment.filename,
+        content_type=attachment.media_type,
+    )
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Security-Policy"] = "default-src 'none'; sandbox"
     return response
@@ -91,7 +102,9 @@ def attachment_download(request, pk: int):
     return _attachment_response(request, pk)
 
 
-@extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY}, summary="Download an attachment")
+@extend_schema(
+    responses={(200, "application/octet-stream"): OpenApiTypes.BINARY}, summary="Download an attachment"
+)
 @api_view(["GET"])
 @permission_classes([IsAuthenticated])
 def api_attachment_download(request, pk: int):
@@ -105,4 +118,3 @@ def healthz(request):
     """Liveness and readiness: the database and the broker answer. 503 when either is down."""
     healthy, report = health.report()
     return JsonResponse(report, status=200 if healthy else 503)
-

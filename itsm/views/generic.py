@@ -78,14 +78,20 @@ class RecordListView(RoleRequiredMixin, TemplateView):
         paginator.page_size = self.page_size
         ordering = self.get_ordering()
         paginator.ordering = (ordering, "-pk" if ordering.startswith("-") else "pk")
-        page = paginator.paginate_queryset(rows.order_by(*paginator.ordering), Request(self.request), view=None)
+        page = paginator.paginate_queryset(
+            rows.order_by(*paginator.ordering), Request(self.request), view=None
+        )
         current = ordering
         context.update(
             title=self.title or self.model._meta.verbose_name_plural.capitalize(),
             filterset=filterset,
             columns=[
-                {"label": c.label, "ordering": c.ordering,
-                 "sorted": current.lstrip("-") == c.ordering, "descending": current.startswith("-")}
+                {
+                    "label": c.label,
+                    "ordering": c.ordering,
+                    "sorted": current.lstrip("-") == c.ordering,
+                    "descending": current.startswith("-"),
+                }
                 for c in self.columns
             ],
             rows=[{"object": obj, "cells": [(c.value(obj), c.link) for c in self.columns]} for obj in page],
@@ -93,7 +99,9 @@ class RecordListView(RoleRequiredMixin, TemplateView):
             previous_url=paginator.get_previous_link(),
             ordering=current,
             query_without_ordering=_query_without(self.request, "ordering", "cursor"),
-            create_url_name=self.create_url_name if roles.has_role(self.request.user, *self.create_roles) else None,
+            create_url_name=self.create_url_name
+            if roles.has_role(self.request.user, *self.create_roles)
+            else None,
         )
         return context
 
@@ -106,14 +114,20 @@ def _query_without(request, *names: str) -> str:
 
 
 class TimelineForm(forms.Form):
-    kind = forms.ChoiceField(choices=[(TimelineEntry.Kind.COMMENT, "Comment (the caller sees it)"),
-                                      (TimelineEntry.Kind.WORK_NOTE, "Work note (internal)")])
+    kind = forms.ChoiceField(
+        choices=[
+            (TimelineEntry.Kind.COMMENT, "Comment (the caller sees it)"),
+            (TimelineEntry.Kind.WORK_NOTE, "Work note (internal)"),
+        ]
+    )
     body = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), label="Entry", max_length=50000)
 
 
 class AttachmentForm(forms.Form):
     file = forms.FileField()
-    visibility = forms.ChoiceField(choices=Attachment.Visibility.choices, initial=Attachment.Visibility.PUBLIC)
+    visibility = forms.ChoiceField(
+        choices=Attachment.Visibility.choices, initial=Attachment.Visibility.PUBLIC
+    )
 
 
 class RecordDetailView(RoleRequiredMixin, TemplateView):
@@ -143,8 +157,10 @@ class RecordDetailView(RoleRequiredMixin, TemplateView):
             title=getattr(record, "record_label", str(record)),
             verbose_name=self.model._meta.verbose_name,
             field_rows=[(column.label, column.value(record)) for column in self.fields],
-            panels=[{"panel": p, "context": {"record": record, **p.context(record, user)}}
-                    for p in registry.panels_for(record)],
+            panels=[
+                {"panel": p, "context": {"record": record, **p.context(record, user)}}
+                for p in registry.panels_for(record)
+            ],
             timeline=queries.timeline_for(record, user)[:100],
             history=queries.history_for(record)[:50],
             attachments=queries.attachments_for(record, user),
@@ -161,9 +177,18 @@ class RecordDetailView(RoleRequiredMixin, TemplateView):
             form = TimelineForm(request.POST)
             if form.is_valid():
                 kind = form.cleaned_data["kind"]
-                visibility = TimelineEntry.Visibility.INTERNAL if kind == TimelineEntry.Kind.WORK_NOTE else TimelineEntry.Visibility.PUBLIC
-                services.timeline_add(record=record, author=request.user, kind=kind, visibility=visibility,
-                                      body=form.cleaned_data["body"])
+                visibility = (
+                    TimelineEntry.Visibility.INTERNAL
+                    if kind == TimelineEntry.Kind.WORK_NOTE
+                    else TimelineEntry.Visibility.PUBLIC
+                )
+                services.timeline_add(
+                    record=record,
+                    author=request.user,
+                    kind=kind,
+                    visibility=visibility,
+                    body=form.cleaned_data["body"],
+                )
                 messages.success(request, "Entry added.")
                 return HttpResponseRedirect(request.path + "#timeline")
             return self.render_to_response(self.get_context_data(record=record, timeline_form=form))
@@ -171,8 +196,12 @@ class RecordDetailView(RoleRequiredMixin, TemplateView):
             form = AttachmentForm(request.POST, request.FILES)
             if form.is_valid():
                 try:
-                    services.attachment_add(record=record, upload=form.cleaned_data["file"], actor=request.user,
-                                            visibility=form.cleaned_data["visibility"])
+                    services.attachment_add(
+                        record=record,
+                        upload=form.cleaned_data["file"],
+                        actor=request.user,
+                        visibility=form.cleaned_data["visibility"],
+                    )
                 except ValidationError as error:
                     for field, errors in error.message_dict.items():
                         form.add_error(field if field in form.fields else None, errors)
@@ -203,8 +232,9 @@ class RecordFormView(RoleRequiredMixin, TemplateView):
 
     def get_form(self, record, data=None):
         form = self.form_class(data=data, instance=record)
-        form.fields["version"] = forms.IntegerField(widget=forms.HiddenInput, required=False,
-                                                    initial=record.version if record else None)
+        form.fields["version"] = forms.IntegerField(
+            widget=forms.HiddenInput, required=False, initial=record.version if record else None
+        )
         return style_form(form)
 
     def get(self, request, *args, **kwargs):
@@ -217,8 +247,9 @@ class RecordFormView(RoleRequiredMixin, TemplateView):
 
     def context(self, record, form):
         name = self.model._meta.verbose_name
-        return self.get_context_data(record=record, form=form,
-                                     title=f"Edit {record}" if record else f"New {name}", verbose_name=name)
+        return self.get_context_data(
+            record=record, form=form, title=f"Edit {record}" if record else f"New {name}", verbose_name=name
+        )
 
     def save(self, record, form):
         data = {name: form.cleaned_data[name] for name in form._meta.fields if name in form.cleaned_data}
@@ -227,8 +258,12 @@ class RecordFormView(RoleRequiredMixin, TemplateView):
             fields = {k: v for k, v in data.items() if k not in m2m_names}
             m2m = {k: v for k, v in data.items() if k in m2m_names}
             return services.record_create(model=self.model, actor=self.request.user, fields=fields, m2m=m2m)
-        return services.record_update(instance=record, actor=self.request.user, changes=data,
-                                      expected_version=form.cleaned_data.get("version"))
+        return services.record_update(
+            instance=record,
+            actor=self.request.user,
+            changes=data,
+            expected_version=form.cleaned_data.get("version"),
+        )
 
     def post(self, request, *args, **kwargs):
         record = self.get_object()

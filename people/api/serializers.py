@@ -11,19 +11,40 @@ from people.models import Location, Organisation, Supplier, SupplierContact, Sup
 
 class UserSerializer(RecordSerializer):
     roles = serializers.ListField(
-        child=serializers.ChoiceField(choices=list(roles.ALL_ROLES)), required=False,
+        child=serializers.ChoiceField(choices=list(roles.ALL_ROLES)),
+        required=False,
         help_text="Role names: " + ", ".join(roles.ALL_ROLES),
     )
-    password = serializers.CharField(write_only=True, required=False, style={"input_type": "password"},
-                                     help_text="Only on creation; checked by the password validators.")
+    password = serializers.CharField(
+        write_only=True,
+        required=False,
+        style={"input_type": "password"},
+        help_text="Only on creation; checked by the password validators.",
+    )
     display_name = serializers.SerializerMethodField()
 
     class Meta:
         model = User
         fields = [
-            "id", "username", "display_name", "first_name", "last_name", "email", "phone", "mobile", "job_title",
-            "organisation", "location", "time_zone", "is_vip", "is_active", "roles", "password", "date_joined",
-            "last_login", "version",
+            "id",
+            "username",
+            "display_name",
+            "first_name",
+            "last_name",
+            "email",
+            "phone",
+            "mobile",
+            "job_title",
+            "organisation",
+            "location",
+            "time_zone",
+            "is_vip",
+            "is_active",
+            "roles",
+            "password",
+            "date_joined",
+            "last_login",
+            "version",
         ]
         read_only_fields = ["date_joined", "last_login"]
 
@@ -33,7 +54,9 @@ class UserSerializer(RecordSerializer):
     def to_representation(self, user):
         data = super().to_representation(user)
         held = getattr(user, "role_groups", None)
-        data["roles"] = sorted(group.name for group in held) if held is not None else sorted(roles.roles_of(user))
+        data["roles"] = (
+            sorted(group.name for group in held) if held is not None else sorted(roles.roles_of(user))
+        )
         return data
 
     def validate_username(self, value):
@@ -48,8 +71,21 @@ class SupportGroupSerializer(RecordSerializer):
 
     class Meta:
         model = SupportGroup
-        fields = ["id", "name", "email", "phone", "description", "manager", "members", "member_count",
-                  "escalation_group", "is_active", "created_at", "updated_at", "version"]
+        fields = [
+            "id",
+            "name",
+            "email",
+            "phone",
+            "description",
+            "manager",
+            "members",
+            "member_count",
+            "escalation_group",
+            "is_active",
+            "created_at",
+            "updated_at",
+            "version",
+        ]
         read_only_fields = ["created_at", "updated_at"]
 
     def validate(self, attrs):
@@ -65,8 +101,20 @@ class OrganisationSerializer(RecordSerializer):
 
     class Meta:
         model = Organisation
-        fields = ["id", "name", "code", "parent", "email_domain", "phone", "notes", "is_active", "people_count",
-                  "created_at", "updated_at", "version"]
+        fields = [
+            "id",
+            "name",
+            "code",
+            "parent",
+            "email_domain",
+            "phone",
+            "notes",
+            "is_active",
+            "people_count",
+            "created_at",
+            "updated_at",
+            "version",
+        ]
         read_only_fields = ["created_at", "updated_at"]
 
 
@@ -81,14 +129,37 @@ class SupplierSerializer(RecordSerializer):
 
     class Meta:
         model = Supplier
-        fields = ["id", "name", "contract_reference", "support_email", "support_phone", "support_url",
-                  "support_hours", "contract_expires_on", "notes", "is_active", "contacts", "created_at",
-                  "updated_at", "version"]
+        fields = [
+            "id",
+            "name",
+            "contract_reference",
+            "support_email",
+            "support_phone",
+            "support_url",
+            "support_hours",
+            "contract_expires_on",
+            "notes",
+            "is_active",
+            "contacts",
+            "created_at",
+            "updated_at",
+            "version",
+        ]
         read_only_fields = ["created_at", "updated_at"]
 
 
 class LocationSerializer(RecordSerializer):
     class Meta:
         model = Location
-        fields = ["id", "name", "parent", "address", "time_zone", "is_active", "created_at", "updated_at", "version"]
+        fields = [
+            "id",
+            "name",
+            "parent",
+            "address",
+            "time_zone",
+            "is_active",
+            "created_at",
+            "updated_at",
+            "version",
+        ]
         read_only_fields = ["created_at", "updated_at"]

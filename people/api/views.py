@@ -29,8 +29,11 @@ class UserViewSet(RecordViewSet):
         data = dict(validated_data)
         data.pop("version", None)
         return services.user_create(
-            actor=self.request.user, username=data.pop("username"), password=data.pop("password", None),
-            role_names=data.pop("roles", ()), **data,
+            actor=self.request.user,
+            username=data.pop("username"),
+            password=data.pop("password", None),
+            role_names=data.pop("roles", ()),
+            **data,
         )
 
     def update_record(self, instance, validated_data, expected_version):
@@ -38,8 +41,13 @@ class UserViewSet(RecordViewSet):
         data.pop("version", None)
         data.pop("password", None)
         role_names = data.pop("roles", None)
-        return services.user_update(actor=self.request.user, user=instance, changes=data, role_names=role_names,
-                                    expected_version=expected_version)
+        return services.user_update(
+            actor=self.request.user,
+            user=instance,
+            changes=data,
+            role_names=role_names,
+            expected_version=expected_version,
+        )
 
 
 class SupportGroupViewSet(RecordViewSet):
@@ -81,7 +89,9 @@ class SupplierViewSet(RecordViewSet):
     ordering = ["name"]
 
     def base_queryset(self):
-        return queries.suppliers().prefetch_related(Prefetch("contacts", queryset=SupplierContact.objects.all()))
+        return queries.suppliers().prefetch_related(
+            Prefetch("contacts", queryset=SupplierContact.objects.all())
+        )
 
 
 class LocationViewSet(RecordViewSet):

@@ -31,7 +31,9 @@ def test_worker_answers_ping_and_runs_a_task_that_commits(celery_worker_process)
 
     beat_heartbeat.apply_async(queue=queue)
 
-    assert _wait_for(lambda: KernelState.objects.filter(key=BEAT_HEARTBEAT_KEY).exists()), "the task's write never appeared"
+    assert _wait_for(lambda: KernelState.objects.filter(key=BEAT_HEARTBEAT_KEY).exists()), (
+        "the task's write never appeared"
+    )
 
 
 def test_task_enqueued_on_commit_is_not_sent_when_the_transaction_rolls_back(celery_worker_process):

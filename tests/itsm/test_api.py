@@ -34,8 +34,15 @@ def test_malformed_json_gets_400(api_as, agent):
 
 def test_stale_version_in_body_gets_409_and_keeps_the_stored_value(api_as, agent, manager):
     ticket = TicketFactory(title="original")
-    assert api_as(manager).patch(f"{TICKETS}{ticket.pk}/", {"title": "manager's", "version": 1}, format="json").status_code == 200
-    response = api_as(agent).patch(f"{TICKETS}{ticket.pk}/", {"title": "agent's", "version": 1}, format="json")
+    assert (
+        api_as(manager)
+        .patch(f"{TICKETS}{ticket.pk}/", {"title": "manager's", "version": 1}, format="json")
+        .status_code
+        == 200
+    )
+    response = api_as(agent).patch(
+        f"{TICKETS}{ticket.pk}/", {"title": "agent's", "version": 1}, format="json"
+    )
     assert response.status_code == 409
     assert response.data["code"] == "stale_version"
     assert response.data["current_version"] == 2
@@ -49,10 +56,15 @@ def test_if_match_header_works_like_version(api_as, agent):
     client = api_as(agent)
     etag = client.get(f"{TICKETS}{ticket.pk}/")["ETag"]
     assert etag == '"1"'
-    assert client.patch(f"{TICKETS}{ticket.pk}/", {"priority": 1}, format="json", HTTP_IF_MATCH=etag).status_code == 200
+    assert (
+        client.patch(f"{TICKETS}{ticket.pk}/", {"priority": 1}, format="json", HTTP_IF_MATCH=etag).status_code
+        == 200
+    )
     stale = client.patch(f"{TICKETS}{ticket.pk}/", {"priority": 2}, format="json", HTTP_IF_MATCH=etag)
     assert stale.status_code == 409
-    garbage = client.patch(f"{TICKETS}{ticket.pk}/", {"priority": 2}, format="json", HTTP_IF_MATCH="yesterday")
+    garbage = client.patch(
+        f"{TICKETS}{ticket.pk}/", {"priority": 2}, format="json", HTTP_IF_MATCH="yesterday"
+    )
     assert garbage.status_code == 400 and "If-Match" in garbage.data["errors"]
 
 
@@ -74,8 +86,13 @@ def test_history_endpoint_lists_changes(api_as, agent):
 def test_timeline_post_and_visibility(api_as, agent, end_user):
     ticket = TicketFactory(owner=end_user)
     client = api_as(agent)
-    assert client.post(f"{TICKETS}{ticket.pk}/timeline/", {"body": "public reply"}, format="json").status_code == 201
-    note = client.post(f"{TICKETS}{ticket.pk}/timeline/", {"kind": "work_note", "body": "internal"}, format="json")
+    assert (
+        client.post(f"{TICKETS}{ticket.pk}/timeline/", {"body": "public reply"}, format="json").status_code
+        == 201
+    )
+    note = client.post(
+        f"{TICKETS}{ticket.pk}/timeline/", {"kind": "work_note", "body": "internal"}, format="json"
+    )
     assert note.data["visibility"] == "internal"
     empty = client.post(f"{TICKETS}{ticket.pk}/timeline/", {"body": ""}, format="json")
     assert empty.status_code == 400 and "body" in empty.data["errors"]
@@ -89,7 +106,9 @@ def test_attachment_upload_limits_and_download(api_as, agent):
     url = f"{TICKETS}{ticket.pk}/attachments/"
     ok = client.post(url, {"file": SimpleUploadedFile("trace.txt", b"stack")}, format="multipart")
     assert ok.status_code == 201, ok.data
-    too_big = client.post(url, {"file": SimpleUploadedFile("huge.txt", b"x" * (1024 * 1024 + 5))}, format="multipart")
+    too_big = client.post(
+        url, {"file": SimpleUploadedFile("huge.txt", b"x" * (1024 * 1024 + 5))}, format="multipart"
+    )
     assert too_big.status_code == 400 and "limit" in too_big.data["errors"]["file"][0]
     wrong_type = client.post(url, {"file": SimpleUploadedFile("run.sh", b"rm -rf /")}, format="multipart")
     assert wrong_type.status_code == 400 and ".sh" in wrong_type.data["detail"]

@@ -90,9 +90,16 @@ def test_admin_save_writes_history(client_as, admin_user):
 
     User.objects.filter(pk=admin_user.pk).update(is_staff=True, is_superuser=True)
     group = SupportGroupFactory(name="Old name")
-    response = client_as(admin_user).post(f"/admin/people/supportgroup/{group.pk}/change/", {
-        "name": "New name", "email": "", "phone": "", "description": "", "is_active": "on",
-    })
+    response = client_as(admin_user).post(
+        f"/admin/people/supportgroup/{group.pk}/change/",
+        {
+            "name": "New name",
+            "email": "",
+            "phone": "",
+            "description": "",
+            "is_active": "on",
+        },
+    )
     assert response.status_code == 302
     change = ChangeRecord.objects.get(object_id=group.pk, action="update")
     assert change.changes["name"] == {"old": "Old name", "new": "New name"}

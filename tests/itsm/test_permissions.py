@@ -14,9 +14,15 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def private_ticket(other_end_user, agent):
     ticket = TicketFactory(owner=other_end_user, title="Salary spreadsheet corrupted")
-    services.attachment_add(record=ticket, upload=SimpleUploadedFile("salaries.csv", b"a,b"), actor=other_end_user)
-    services.attachment_add(record=ticket, upload=SimpleUploadedFile("notes.txt", b"internal"), actor=agent,
-                            visibility=Attachment.Visibility.INTERNAL)
+    services.attachment_add(
+        record=ticket, upload=SimpleUploadedFile("salaries.csv", b"a,b"), actor=other_end_user
+    )
+    services.attachment_add(
+        record=ticket,
+        upload=SimpleUploadedFile("notes.txt", b"internal"),
+        actor=agent,
+        visibility=Attachment.Visibility.INTERNAL,
+    )
     return ticket
 
 

@@ -16,21 +16,30 @@ pytestmark = pytest.mark.django_db
 
 def test_update_records_old_and_new_values_with_actor(agent):
     ticket = TicketFactory(title="Printer jam", priority=3)
-    updated = services.record_update(instance=ticket, actor=agent, changes={"title": "Printer on fire", "priority": 1},
-                                     reason="caller called back")
+    updated = services.record_update(
+        instance=ticket,
+        actor=agent,
+        changes={"title": "Printer on fire", "priority": 1},
+        reason="caller called back",
+    )
     assert updated.version == 2
     change = queries.history_for(ticket).get()
     assert change.actor == agent
     assert change.action == ChangeRecord.Action.UPDATE
     assert change.reason == "caller called back"
-    assert change.changes == {"priority": {"old": 3, "new": 1}, "title": {"old": "Printer jam", "new": "Printer on fire"}}
+    assert change.changes == {
+        "priority": {"old": 3, "new": 1},
+        "title": {"old": "Printer jam", "new": "Printer on fire"},
+    }
 
 
 def test_update_with_stale_version_is_refused_and_changes_nothing(agent):
     ticket = TicketFactory(title="original")
     services.record_update(instance=ticket, actor=agent, changes={"title": "first edit"}, expected_version=1)
     with pytest.raises(StaleVersion) as error:
-        services.record_update(instance=ticket, actor=agent, changes={"title": "second edit"}, expected_version=1)
+        services.record_update(
+            instance=ticket, actor=agent, changes={"title": "second edit"}, expected_version=1
+        )
     assert "version 1" in error.value.message and "version 2" in error.value.message
     ticket.refresh_from_db()
     assert ticket.title == "first edit"
@@ -72,7 +81,9 @@ def test_unknown_field_is_refused(agent):
 def test_record_create_writes_a_create_history_row(agent):
     from tests.kernelapp.models import Ticket
 
-    ticket = services.record_create(model=Ticket, actor=agent, fields={"title": "new one"}, m2m={"watchers": [agent]})
+    ticket = services.record_create(
+        model=Ticket, actor=agent, fields={"title": "new one"}, m2m={"watchers": [agent]}
+    )
     change = queries.history_for(ticket).get()
     assert change.action == ChangeRecord.Action.CREATE
     assert change.changes["title"] == {"old": None, "new": "new one"}
@@ -87,10 +98,19 @@ def test_timeline_entry_needs_content(agent):
 
 def test_timeline_internal_entries_are_hidden_from_end_users(agent, end_user):
     ticket = TicketFactory(owner=end_user)
-    services.timeline_add(record=ticket, author=agent, body="we are on it", visibility=TimelineEntry.Visibility.PUBLIC)
-    services.timeline_add(record=ticket, author=agent, body="suspect the switch", kind=TimelineEntry.Kind.WORK_NOTE)
-    services.timeline_add(record=ticket, author=agent, fields={"actions_planned": "replace switch", "symptoms": ""},
-                          kind=TimelineEntry.Kind.WORK_NOTE, involved=[end_user])
+    services.timeline_add(
+        record=ticket, author=agent, body="we are on it", visibility=TimelineEntry.Visibility.PUBLIC
+    )
+    services.timeline_add(
+        record=ticket, author=agent, body="suspect the switch", kind=TimelineEntry.Kind.WORK_NOTE
+    )
+    services.timeline_add(
+        record=ticket,
+        author=agent,
+        fields={"actions_planned": "replace switch", "symptoms": ""},
+        kind=TimelineEntry.Kind.WORK_NOTE,
+        involved=[end_user],
+    )
     assert [e.body for e in queries.timeline_for(ticket, end_user)] == ["we are on it"]
     entries = list(queries.timeline_for(ticket, agent))
     assert len(entries) == 3

@@ -9,4 +9,6 @@ class KernelAppConfig(AppConfig):
         from itsm.registry import SearchProvider, registry
         from tests.kernelapp.models import Ticket
 
-        registry.add_search(SearchProvider(model=Ticket, label="Tickets", title=lambda t: f"{t.number} {t.title}"))
+        registry.add_search(
+            SearchProvider(model=Ticket, label="Tickets", title=lambda t: f"{t.number} {t.title}")
+        )

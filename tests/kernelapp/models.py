@@ -31,7 +31,9 @@ class Ticket(NumberedRecord):
     watchers = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="+")
     priority = models.PositiveSmallIntegerField(default=3)
     search_vector = models.GeneratedField(
-        expression=search_vector(("title", "A"), ("description", "B")), output_field=SearchVectorField(), db_persist=True
+        expression=search_vector(("title", "A"), ("description", "B")),
+        output_field=SearchVectorField(),
+        db_persist=True,
     )
 
     objects = TicketQuerySet.as_manager()

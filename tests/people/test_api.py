@@ -61,7 +61,13 @@ def test_agent_reads_but_cannot_create_users(api_as, agent):
 
 def test_admin_creates_user_with_roles_and_history(api_as, admin_user):
     response = api_as(admin_user).post(
-        USERS, {"username": "newbie", "email": "newbie@example.com", "roles": ["agent"], "password": "a-long-passphrase-42"},
+        USERS,
+        {
+            "username": "newbie",
+            "email": "newbie@example.com",
+            "roles": ["agent"],
+            "password": "a-long-passphrase-42",
+        },
         format="json",
     )
     assert response.status_code == 201, response.data
@@ -93,11 +99,14 @@ def test_admin_changes_roles_with_optimistic_lock(api_as, admin_user, agent):
 
 def test_manager_edits_group_members_and_escalation(api_as, manager, agent):
     group, tier2 = SupportGroupFactory(), SupportGroupFactory()
-    response = api_as(manager).patch(f"{GROUPS}{group.pk}/", {"members": [agent.pk], "escalation_group": tier2.pk},
-                                     format="json")
+    response = api_as(manager).patch(
+        f"{GROUPS}{group.pk}/", {"members": [agent.pk], "escalation_group": tier2.pk}, format="json"
+    )
     assert response.status_code == 200, response.data
     assert response.data["members"] == [agent.pk]
-    self_escalation = api_as(manager).patch(f"{GROUPS}{group.pk}/", {"escalation_group": group.pk}, format="json")
+    self_escalation = api_as(manager).patch(
+        f"{GROUPS}{group.pk}/", {"escalation_group": group.pk}, format="json"
+    )
     assert self_escalation.status_code == 400 and "escalation_group" in self_escalation.data["errors"]
 
 

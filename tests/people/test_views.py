@@ -8,8 +8,13 @@ from tests.factories import OrganisationFactory, SupplierFactory, SupportGroupFa
 
 pytestmark = pytest.mark.django_db
 
-LIST_PAGES = ["/people/users/", "/people/support-groups/", "/people/organisations/", "/people/suppliers/",
-              "/people/locations/"]
+LIST_PAGES = [
+    "/people/users/",
+    "/people/support-groups/",
+    "/people/organisations/",
+    "/people/suppliers/",
+    "/people/locations/",
+]
 
 
 @pytest.mark.parametrize("url", LIST_PAGES)
@@ -56,7 +61,9 @@ def test_list_filter_sort_and_cursor_pagination(client_as, agent):
     assert first.context["rows"][0]["object"].name == "Supplier 59"
     assert len(first.context["rows"]) == 50
     second = client.get(first.context["next_url"])
-    assert [row["object"].name for row in second.context["rows"]] == [f"Supplier {i:02d}" for i in range(9, -1, -1)]
+    assert [row["object"].name for row in second.context["rows"]] == [
+        f"Supplier {i:02d}" for i in range(9, -1, -1)
+    ]
     filtered = client.get("/people/suppliers/", {"q": "Supplier 07"})
     assert filtered.status_code == 200
 
@@ -64,8 +71,10 @@ def test_list_filter_sort_and_cursor_pagination(client_as, agent):
 def test_detail_page_shows_timeline_history_and_attachments(client_as, manager):
     group = SupportGroupFactory(name="Network team")
     client = client_as(manager)
-    response = client.post(f"/people/support-groups/{group.pk}/", {"action": "timeline", "kind": "work_note",
-                                                                  "body": "Rota changes next week"})
+    response = client.post(
+        f"/people/support-groups/{group.pk}/",
+        {"action": "timeline", "kind": "work_note", "body": "Rota changes next week"},
+    )
     assert response.status_code == 302
     page = client.get(f"/people/support-groups/{group.pk}/")
     assert b"Rota changes next week" in page.content
@@ -74,8 +83,9 @@ def test_detail_page_shows_timeline_history_and_attachments(client_as, manager):
 
 def test_empty_timeline_entry_shows_a_form_error(client_as, agent):
     group = SupportGroupFactory()
-    response = client_as(agent).post(f"/people/support-groups/{group.pk}/", {"action": "timeline", "kind": "comment",
-                                                                           "body": ""})
+    response = client_as(agent).post(
+        f"/people/support-groups/{group.pk}/", {"action": "timeline", "kind": "comment", "body": ""}
+    )
     assert response.status_code == 200
     assert b"This field is required" in response.content
 
@@ -97,10 +107,20 @@ def test_manager_edits_group_and_history_records_it(client_as, manager, agent):
     client = client_as(manager)
     form = client.get(f"/people/support-groups/{group.pk}/edit/")
     assert form.status_code == 200
-    response = client.post(f"/people/support-groups/{group.pk}/edit/", {
-        "name": "Service desk", "email": "", "phone": "", "description": "", "manager": manager.pk,
-        "members": [agent.pk], "escalation_group": "", "is_active": "on", "version": 1,
-    })
+    response = client.post(
+        f"/people/support-groups/{group.pk}/edit/",
+        {
+            "name": "Service desk",
+            "email": "",
+            "phone": "",
+            "description": "",
+            "manager": manager.pk,
+            "members": [agent.pk],
+            "escalation_group": "",
+            "is_active": "on",
+            "version": 1,
+        },
+    )
     assert response.status_code == 302, response.context["form"].errors
     group.refresh_from_db()
     assert group.name == "Service desk" and group.version == 2
@@ -111,8 +131,16 @@ def test_manager_edits_group_and_history_records_it(client_as, manager, agent):
 def test_stale_edit_shows_the_conflict_and_keeps_the_other_change(client_as, manager):
     group = SupportGroupFactory(name="Desk")
     client = client_as(manager)
-    fields = {"name": "Mine", "email": "", "phone": "", "description": "", "manager": "", "escalation_group": "",
-              "is_active": "on", "version": 1}
+    fields = {
+        "name": "Mine",
+        "email": "",
+        "phone": "",
+        "description": "",
+        "manager": "",
+        "escalation_group": "",
+        "is_active": "on",
+        "version": 1,
+    }
     SupportGroup.objects.filter(pk=group.pk).update(name="Theirs", version=2)
     response = client.post(f"/people/support-groups/{group.pk}/edit/", fields)
     assert response.status_code == 200
@@ -126,10 +154,17 @@ def test_agent_cannot_open_the_user_edit_page(client_as, agent):
 
 
 def test_admin_creates_a_user_in_the_ui(client_as, admin_user):
-    response = client_as(admin_user).post("/people/users/new/", {
-        "username": "newagent", "first_name": "New", "last_name": "Agent", "email": "new@example.com",
-        "roles": ["agent"], "is_active": "on",
-    })
+    response = client_as(admin_user).post(
+        "/people/users/new/",
+        {
+            "username": "newagent",
+            "first_name": "New",
+            "last_name": "Agent",
+            "email": "new@example.com",
+            "roles": ["agent"],
+            "is_active": "on",
+        },
+    )
     assert response.status_code == 302
     from people.models import User
 

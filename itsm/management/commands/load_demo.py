@@ -15,10 +15,16 @@ class Command(BaseCommand):
     help = "Load demo data (accounts, groups, reference data) from every app that registered a loader."
 
     def add_arguments(self, parser):
-        parser.add_argument("--if-empty", action="store_true",
-                            help="Only load when demo data was never loaded into this database (first start).")
-        parser.add_argument("--list-accounts", action="store_true",
-                            help="Print the demo sign-ins (role, username, password) and load nothing.")
+        parser.add_argument(
+            "--if-empty",
+            action="store_true",
+            help="Only load when demo data was never loaded into this database (first start).",
+        )
+        parser.add_argument(
+            "--list-accounts",
+            action="store_true",
+            help="Print the demo sign-ins (role, username, password) and load nothing.",
+        )
 
     def handle(self, *args, if_empty: bool = False, list_accounts: bool = False, **options):
         if list_accounts:
@@ -31,4 +37,6 @@ class Command(BaseCommand):
         for _order, name, loader in registry.demo_loaders:
             summary = loader()
             self.stdout.write(f"demo data [{name}]: {summary}")
-        KernelState.objects.update_or_create(key=MARKER, defaults={"value": {"at": timezone.now().isoformat()}})
+        KernelState.objects.update_or_create(
+            key=MARKER, defaults={"value": {"at": timezone.now().isoformat()}}
+        )
