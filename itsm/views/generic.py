@@ -11,7 +11,7 @@ from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpResponseRedirect
-from django.shortcuts import get_object_or_404
+from django.shortcuts import get_object_or_404, render
 from django.utils.html import format_html
 from django.views.generic import TemplateView
 from rest_framework.request import Request
@@ -170,6 +170,14 @@ class RecordDetailView(RoleRequiredMixin, TemplateView):
         )
         return context
 
+    def _timeline_partial(self, record, form):
+        """Only the timeline section, for an htmx request that added an entry."""
+        return render(
+            self.request,
+            "itsm/partials/timeline.html",
+            {"record": record, "timeline": queries.timeline_for(record, self.request.user)[:100], "timeline_form": form},
+        )
+
     def post(self, request, *args, **kwargs):
         record = self.get_object()
         action = request.POST.get("action")
@@ -189,8 +197,12 @@ class RecordDetailView(RoleRequiredMixin, TemplateView):
                     visibility=visibility,
                     body=form.cleaned_data["body"],
                 )
+                if request.htmx:
+                    return self._timeline_partial(record, TimelineForm())
                 messages.success(request, "Entry added.")
                 return HttpResponseRedirect(request.path + "#timeline")
+            if request.htmx:
+                return self._timeline_partial(record, form)
             return self.render_to_response(self.get_context_data(record=record, timeline_form=form))
         if action == "attach":
             form = AttachmentForm(request.POST, request.FILES)

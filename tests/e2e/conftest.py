@@ -94,11 +94,12 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
 
 @pytest.fixture(scope="session")
 def _plain_http_settings():
-    """Serve the live server over plain http on loopback, as ``make run`` does.
+    """Serve the live server over plain http on loopback, whatever HTTPS_ONLY says.
 
-    tests/settings.py keeps HTTPS_ONLY on (DEBUG is off), so SECURE_SSL_REDIRECT would send every
-    browser request to https://localhost, where nothing listens. SecurityMiddleware reads the
-    setting when the live server builds its handler, so this must be in place before it starts.
+    tests/settings.py only defaults HTTPS_ONLY to off (os.environ.setdefault), so an environment
+    exporting HTTPS_ONLY=1 would turn on SECURE_SSL_REDIRECT and send every browser request to
+    https://localhost, where nothing listens. SecurityMiddleware reads the setting when the live
+    server builds its handler, so this must be in place before the live server starts.
     """
     from django.test.utils import override_settings
 

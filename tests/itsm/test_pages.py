@@ -115,3 +115,10 @@ def test_demo_loader_is_idempotent_and_creates_each_role():
         assert User.objects.filter(username=name).count() == 1
     assert roles.primary_role(User.objects.get(username="manager")) == roles.MANAGER
     assert User.objects.get(username="agent").check_password("agent-demo")
+
+
+def test_forbidden_and_not_found_pages_use_the_layout(client_as, end_user, agent):
+    forbidden = client_as(end_user).get("/people/users/")
+    assert forbidden.status_code == 403 and b"Not allowed" in forbidden.content
+    missing = client_as(agent).get("/people/support-groups/999999/")
+    assert missing.status_code == 404 and b"Not found" in missing.content

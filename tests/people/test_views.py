@@ -169,3 +169,15 @@ def test_admin_creates_a_user_in_the_ui(client_as, admin_user):
     from people.models import User
 
     assert roles.roles_of(User.objects.get(username="newagent")) == {"agent"}
+
+
+def test_htmx_timeline_post_returns_only_the_timeline(client_as, agent):
+    group = SupportGroupFactory()
+    response = client_as(agent).post(
+        f"/people/support-groups/{group.pk}/",
+        {"action": "timeline", "kind": "comment", "body": "Swapped in place"},
+        HTTP_HX_REQUEST="true",
+    )
+    assert response.status_code == 200
+    assert b'id="timeline"' in response.content and b"Swapped in place" in response.content
+    assert b"<html" not in response.content
