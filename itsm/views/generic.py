@@ -175,7 +175,11 @@ class RecordDetailView(RoleRequiredMixin, TemplateView):
         return render(
             self.request,
             "itsm/partials/timeline.html",
-            {"record": record, "timeline": queries.timeline_for(record, self.request.user)[:100], "timeline_form": form},
+            {
+                "record": record,
+                "timeline": queries.timeline_for(record, self.request.user)[:100],
+                "timeline_form": form,
+            },
         )
 
     def post(self, request, *args, **kwargs):
