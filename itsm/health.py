@@ -31,9 +31,11 @@ def _redis_client(url: str):
     client = _redis_clients.get(url)
     if client is None:
         if url.startswith("redis+socket://"):
-            path, _, query = url[len("redis+socket://"):].partition("?")
+            path, _, query = url[len("redis+socket://") :].partition("?")
             db = dict(part.split("=", 1) for part in query.split("&") if "=" in part).get("virtual_host", "0")
-            client = redis.Redis(unix_socket_path=path, db=int(db), socket_timeout=2, socket_connect_timeout=2)
+            client = redis.Redis(
+                unix_socket_path=path, db=int(db), socket_timeout=2, socket_connect_timeout=2
+            )
         else:
             client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
         _redis_clients[url] = client

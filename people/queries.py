@@ -14,19 +14,29 @@ from people.models import Location, Organisation, Supplier, SupportGroup, User
 def users():
     from django.contrib.auth.models import Group
 
-    return User.objects.defer("search_vector").select_related("organisation", "location").prefetch_related(
-        Prefetch("groups", queryset=Group.objects.filter(name__in=roles.ALL_ROLES), to_attr="role_groups")
+    return (
+        User.objects.defer("search_vector")
+        .select_related("organisation", "location")
+        .prefetch_related(
+            Prefetch("groups", queryset=Group.objects.filter(name__in=roles.ALL_ROLES), to_attr="role_groups")
+        )
     )
 
 
 def support_groups():
-    return SupportGroup.objects.defer("search_vector").select_related("manager", "escalation_group").annotate(
-        member_count=Count("members")
+    return (
+        SupportGroup.objects.defer("search_vector")
+        .select_related("manager", "escalation_group")
+        .annotate(member_count=Count("members"))
     )
 
 
 def organisations():
-    return Organisation.objects.defer("search_vector").select_related("parent").annotate(people_count=Count("people"))
+    return (
+        Organisation.objects.defer("search_vector")
+        .select_related("parent")
+        .annotate(people_count=Count("people"))
+    )
 
 
 def suppliers():
