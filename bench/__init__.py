@@ -9,4 +9,5 @@ Every benchmark works in its own database, ``itsm_bench``, on the same server as
 # Benchmark id -> module under bench/ with ``seed(env)`` and ``run(port, seeded)``.
 BENCHMARKS = {
     "api": "bench.api_list",
+    "cmdb": "bench.cmdb",
 }

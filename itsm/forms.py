@@ -6,7 +6,7 @@ from django import forms
 
 
 def style_form(form: forms.BaseForm, *, small: bool = False) -> forms.BaseForm:
-    """Give each widget Bootstrap's class (and ``is-invalid`` when it has errors)."""
+    """Give each widget Bootstrap's class (and ``is-invalid`` when it has errors); safe to call twice."""
     size = " form-control-sm" if small else ""
     select_size = " form-select-sm" if small else ""
     for name, field in form.fields.items():
@@ -21,5 +21,6 @@ def style_form(form: forms.BaseForm, *, small: bool = False) -> forms.BaseForm:
             css = "form-control" + size
         if form.is_bound and name in form.errors:
             css += " is-invalid"
-        widget.attrs["class"] = f"{widget.attrs.get('class', '')} {css}".strip()
+        classes = widget.attrs.get("class", "").split()
+        widget.attrs["class"] = " ".join(classes + [c for c in css.split() if c not in classes])
     return form

@@ -30,6 +30,16 @@ def history_for(record: models.Model) -> models.QuerySet:
     return _for_record(ChangeRecord.objects.all(), record).select_related("actor")
 
 
+def readable_history(record: models.Model, changes, user) -> list[ChangeRecord]:
+    """History entries as ``user`` may read them: a model with ``redact_history(changes, user)``
+    removes what the user may not see (e.g. sensitive attribute values) from the loaded entries."""
+    changes = list(changes)
+    redact = getattr(record, "redact_history", None)
+    if redact is not None:
+        redact(changes, user)
+    return changes
+
+
 def attachments_for(record: models.Model, user) -> models.QuerySet:
     attachments = _for_record(Attachment.objects.all(), record).select_related("uploaded_by")
     if not roles.is_staff_role(user):

@@ -120,7 +120,9 @@ class RecordViewSet(
     def history(self, request, pk=None):
         """The record's change history: who changed which field, when, from what to what."""
         record = self.get_object()
-        page = self.paginate_queryset(queries.history_for(record))
+        page = queries.readable_history(
+            record, self.paginate_queryset(queries.history_for(record)), request.user
+        )
         return self.get_paginated_response(ChangeRecordSerializer(page, many=True).data)
 
     @extend_schema(methods=["get"], responses=TimelineEntrySerializer(many=True), filters=False)

@@ -73,7 +73,9 @@ class RecordListView(RoleRequiredMixin, TemplateView):
         context = super().get_context_data(**kwargs)
         queryset = self.base_queryset().visible_to(self.request.user)
         filterset = self.filterset_class(self.request.GET or None, queryset=queryset, request=self.request)
-        rows = filterset.qs if filterset.is_bound and filterset.is_valid() else queryset
+        # An invalid filter shows its errors and no rows, never the unfiltered list.
+        filter_invalid = filterset.is_bound and not filterset.is_valid()
+        rows = queryset.none() if filter_invalid else filterset.qs if filterset.is_bound else queryset
         paginator = CursorPagination()
         paginator.page_size = self.page_size
         ordering = self.get_ordering()
@@ -85,6 +87,7 @@ class RecordListView(RoleRequiredMixin, TemplateView):
         context.update(
             title=self.title or self.model._meta.verbose_name_plural.capitalize(),
             filterset=filterset,
+            filter_invalid=filter_invalid,
             columns=[
                 {
                     "label": c.label,
@@ -162,7 +165,7 @@ class RecordDetailView(RoleRequiredMixin, TemplateView):
                 for p in registry.panels_for(record)
             ],
             timeline=queries.timeline_for(record, user)[:100],
-            history=queries.history_for(record)[:50],
+            history=queries.readable_history(record, queries.history_for(record)[:50], user),
             attachments=queries.attachments_for(record, user),
             timeline_form=kwargs.get("timeline_form") or TimelineForm(),
             attachment_form=kwargs.get("attachment_form") or AttachmentForm(),

@@ -2,7 +2,7 @@
 # Refresh the vendored front-end libraries from the npm registry.
 #
 # Usage: static/vendor/update.sh            (the pinned versions below)
-#        BOOTSTRAP=5 HTMX=2 ICONS=1 static/vendor/update.sh   (newest matching)
+#        BOOTSTRAP=5 HTMX=2 ICONS=1 CYTOSCAPE=3 static/vendor/update.sh   (newest matching)
 # Only the dist files the templates use are copied, each library with its
 # LICENSE. Afterwards update the versions in static/vendor/README.md.
 set -euo pipefail
@@ -10,13 +10,14 @@ set -euo pipefail
 BOOTSTRAP="${BOOTSTRAP:-5.3.9}"
 HTMX="${HTMX:-2.0.11}"
 ICONS="${ICONS:-1.13.2}"
+CYTOSCAPE="${CYTOSCAPE:-3.35.0}"
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 
 cd "$work"
-npm pack --silent "bootstrap@${BOOTSTRAP}" "htmx.org@${HTMX}" "bootstrap-icons@${ICONS}" >packed.txt
+npm pack --silent "bootstrap@${BOOTSTRAP}" "htmx.org@${HTMX}" "bootstrap-icons@${ICONS}" "cytoscape@${CYTOSCAPE}" >packed.txt
 for tarball in $(cat packed.txt); do
     name="${tarball%.tgz}"
     mkdir -p "$name"
@@ -25,6 +26,7 @@ done
 bs="$work/$(grep '^bootstrap-[0-9]' packed.txt | sed 's/\.tgz$//')/package"
 hx="$work/$(grep '^htmx\.org-' packed.txt | sed 's/\.tgz$//')/package"
 bi="$work/$(grep '^bootstrap-icons-' packed.txt | sed 's/\.tgz$//')/package"
+cy="$work/$(grep '^cytoscape-' packed.txt | sed 's/\.tgz$//')/package"
 
 # Bootstrap: CSS and the JS bundle (includes Popper), with their source maps
 # (the .min files reference them, and ManifestStaticFilesStorage requires
@@ -48,6 +50,12 @@ cp "$bi/LICENSE" "$here/bootstrap-icons/LICENSE"
 cp "$bi/font/bootstrap-icons.min.css" "$here/bootstrap-icons/"
 cp "$bi/font/fonts/bootstrap-icons.woff2" "$bi/font/fonts/bootstrap-icons.woff" "$here/bootstrap-icons/fonts/"
 
-for pkg in "$bs" "$hx" "$bi"; do
+# Cytoscape.js: the minified UMD build (defines window.cytoscape; no source map referenced)
+rm -rf "$here/cytoscape"
+mkdir -p "$here/cytoscape"
+cp "$cy/LICENSE" "$here/cytoscape/LICENSE"
+cp "$cy/dist/cytoscape.min.js" "$here/cytoscape/"
+
+for pkg in "$bs" "$hx" "$bi" "$cy"; do
     node -e 'const p=require(process.argv[1]); console.log(`${p.name} ${p.version} (${p.license})`)' "$pkg/package.json"
 done

@@ -1,0 +1,705 @@
+"""Import of CIs from discovery and infrastructure-as-code feeds, with reconciliation.
+
+Two passes in one transaction:
+1. validate every row (class, fields, attributes against the schema, identifiers, relationship
+   targets, duplicates inside the feed) and match it to an existing CI by the class's identifier
+   keys (or by class and name for classes without identifiers). A row in error writes nothing,
+   and a row whose relationship points at a row in error is in error too.
+2. write: new CIs in bulk (numbers, identifiers and history rows in a few statements per batch),
+   changed CIs one by one through ``services.ci_update`` (history, version), relationships in bulk.
+Running the same feed twice changes nothing: every row comes back "unchanged" (only ``last_seen_at``,
+bookkeeping for the audit, moves).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from configuration import schema as schemas
+from configuration import services
+from configuration.choices import CIStatus, Criticality, Environment
+from configuration.models import (
+    CIClass,
+    CIIdentifier,
+    ConfigurationItem,
+    DiscoveredItem,
+    Relationship,
+    RelationshipType,
+)
+from itsm.models import ChangeRecord, allocate_numbers
+from people.models import SupportGroup
+
+MODES = ("upsert", "audit")
+ITEM_KEYS = {
+    "class",
+    "name",
+    "identifiers",
+    "attributes",
+    "status",
+    "environment",
+    "criticality",
+    "owner_group",
+    "description",
+    "relationships",
+}
+# Memory per batch is ~3 model instances per row; 1,000 rows is a few MB.
+BATCH_SIZE = 1000
+
+
+@dataclass
+class RowResult:
+    row: int
+    status: str  # created, updated, unchanged, error, discovered, seen
+    ci: int | None = None
+    number: str = ""
+    message: str = ""
+
+
+@dataclass
+class ImportReport:
+    source: str
+    mode: str
+    rows: list[RowResult] = field(default_factory=list)
+
+    def count(self, status: str) -> int:
+        return sum(1 for row in self.rows if row.status == status)
+
+    def as_dict(self) -> dict:
+        return {
+            "source": self.source,
+            "mode": self.mode,
+            **{status: self.count(status) for status in ("created", "updated", "unchanged")},
+            "errors": self.count("error"),
+            "discovered": self.count("discovered"),
+            "seen": self.count("seen"),
+            "rows": [row.__dict__ for row in self.rows],
+        }
+
+
+@dataclass
+class _Row:
+    index: int
+    ci_class: CIClass
+    name: str
+    identifiers: dict[str, str]
+    attributes: dict[str, Any]
+    fields: dict[str, Any]
+    relationships: list[tuple[RelationshipType, Any]]
+    raw: dict
+    match: ConfigurationItem | None = None
+    targets: list[tuple[RelationshipType, str, Any]] = field(default_factory=list)  # (type, "ci"|"row", id)
+
+
+class _Context:
+    """Reference data loaded once per import."""
+
+    def __init__(self):
+        self.classes = {c.slug: c for c in CIClass.objects.filter(is_active=True)}
+        self.schemas = schemas.all_schemas()
+        self.types = {t.slug: t for t in RelationshipType.objects.all()}
+        self.groups = {g.name.lower(): g.pk for g in SupportGroup.objects.filter(is_active=True)}
+
+
+def _choice(value, choices, label: str):
+    if value is None or value == "":
+        return None
+    if str(value) in {str(v) for v in choices.values}:
+        return type(choices.values[0])(value) if isinstance(choices.values[0], int) else str(value)
+    raise ValidationError({label: f"'{value}' is not one of {', '.join(map(str, choices.values))}."})
+
+
+def _parse_row(index: int, item: Any, context: _Context) -> _Row:
+    if not isinstance(item, dict):
+        raise ValidationError({"item": "Each item must be an object."})
+    unknown = set(item) - ITEM_KEYS
+    if unknown:
+        raise ValidationError(dict.fromkeys(sorted(unknown), "Unknown field."))
+    slug = str(item.get("class") or "").strip()
+    ci_class = context.classes.get(slug)
+    if ci_class is None:
+        raise ValidationError({"class": f"Unknown CI class '{slug}'." if slug else "A class is required."})
+    name = str(item.get("name") or "").strip()
+    if not name:
+        raise ValidationError({"name": "A name is required."})
+    if len(name) > 200:
+        raise ValidationError({"name": "At most 200 characters."})
+    schema = context.schemas.get(ci_class.pk, {})
+    attributes = schemas.validate_attributes(ci_class, item.get("attributes") or {}, schema=schema)
+    identifiers = services.clean_identifiers(item.get("identifiers") or {})
+    keys = ci_class.identifier_keys or []
+    if keys and not set(identifiers) & set(keys):
+        raise ValidationError(
+            {"identifiers": f"{ci_class.name} is recognised by {' or '.join(keys)}; give at least one."}
+        )
+    fields: dict[str, Any] = {}
+    for name_, choices in (("status", CIStatus), ("environment", Environment), ("criticality", Criticality)):
+        value = _choice(item.get(name_), choices, name_)
+        if value is not None:
+            fields[name_] = value
+    if item.get("description") is not None:
+        fields["description"] = str(item["description"])
+    group = item.get("owner_group")
+    if group not in (None, ""):
+        group_id = context.groups.get(str(group).strip().lower())
+        if group_id is None:
+            raise ValidationError({"owner_group": f"No active support group named '{group}'."})
+        fields["owner_group_id"] = group_id
+    relationships = []
+    raw_relationships = item.get("relationships") or []
+    if not isinstance(raw_relationships, list):
+        raise ValidationError({"relationships": "Relationships must be a list."})
+    for position, relation in enumerate(raw_relationships):
+        if not isinstance(relation, dict) or "type" not in relation or "target" not in relation:
+            raise ValidationError(
+                {f"relationships.{position}": "Each relationship needs a type and a target."}
+            )
+        rel_type = context.types.get(str(relation["type"]))
+        if rel_type is None:
+            raise ValidationError(
+                {f"relationships.{position}.type": f"Unknown relationship type '{relation['type']}'."}
+            )
+        relationships.append((rel_type, relation["target"]))
+    return _Row(
+        index=index,
+        ci_class=ci_class,
+        name=name,
+        identifiers=identifiers,
+        attributes=attributes,
+        fields=fields,
+        relationships=relationships,
+        raw=item,
+    )
+
+
+def _message(error: ValidationError) -> str:
+    if hasattr(error, "error_dict"):
+        return "; ".join(f"{key}: {' '.join(messages)}" for key, messages in error.message_dict.items())
+    return " ".join(error.messages)
+
+
+def _target_key(target: Any) -> tuple[str, Any]:
+    """("number", "CI0001234") or ("identifiers", {scheme: value}); ValidationError if neither."""
+    if isinstance(target, str) and target.strip():
+        text = target.strip()
+        if "=" in text:
+            scheme, _, value = text.partition("=")
+            return "identifiers", services.clean_identifiers({scheme: value})
+        return "number", text.upper()
+    if isinstance(target, dict) and isinstance(target.get("identifiers"), dict) and target["identifiers"]:
+        return "identifiers", services.clean_identifiers(target["identifiers"])
+    if isinstance(target, dict) and target.get("number"):
+        return "number", str(target["number"]).upper()
+    raise ValidationError('A target is a CI number, scheme=value, or {"identifiers": {...}}.')
+
+
+def import_items(*, actor, source: str, items: list, mode: str = "upsert") -> ImportReport:
+    """Create or update CIs (and relationships) from a feed; report what happened to each row."""
+    source = (source or "").strip()
+    if not source:
+        raise ValidationError({"source": "Name the feed (e.g. the discovery tool or repository)."})
+    if len(source) > 100:
+        raise ValidationError({"source": "At most 100 characters."})
+    if mode not in MODES:
+        raise ValidationError({"mode": f"Mode must be one of {', '.join(MODES)}."})
+    if not isinstance(items, list):
+        raise ValidationError({"items": "Items must be a list."})
+    with transaction.atomic():
+        return _import(actor=actor, source=source, items=items, mode=mode)
+
+
+def _import(*, actor, source: str, items: list, mode: str) -> ImportReport:
+    report = ImportReport(source=source, mode=mode)
+    context = _Context()
+    results: dict[int, RowResult] = {}
+    rows: list[_Row] = []
+    for index, item in enumerate(items, start=1):
+        try:
+            rows.append(_parse_row(index, item, context))
+        except ValidationError as error:
+            results[index] = RowResult(row=index, status="error", message=_message(error))
+
+    # Duplicates inside the feed: the first row with an identifier (or class+name) wins.
+    seen: dict[tuple, int] = {}
+    valid: list[_Row] = []
+    for row in rows:
+        keys = [("id", s, v) for s, v in row.identifiers.items()] or [
+            ("name", row.ci_class.pk, row.name.lower())
+        ]
+        clash = next((seen[key] for key in keys if key in seen), None)
+        if clash is not None:
+            results[row.index] = RowResult(
+                row=row.index, status="error", message=f"Duplicate of row {clash} in this feed."
+            )
+            continue
+        for key in keys:
+            seen[key] = row.index
+        valid.append(row)
+
+    _match_existing(valid, results)
+    valid = [row for row in valid if row.index not in results]
+    _resolve_targets(valid, results, _identifiers_of_failed_rows(items, results))
+    valid = [row for row in valid if row.index not in results]
+
+    now = timezone.now()
+    if mode == "audit":
+        _audit(valid, results, source, now)
+    else:
+        _write(valid, results, actor, source, now, context)
+    report.rows = [results[index] for index in sorted(results)]
+    return report
+
+
+def _identifier_owners(pairs: set[tuple[str, str]]) -> dict[tuple[str, str], int]:
+    """The CI owning each (scheme, value), looked up through the unique (scheme, value) index."""
+    owners: dict[tuple[str, str], int] = {}
+    by_scheme: dict[str, list[str]] = {}
+    for scheme, value in pairs:
+        by_scheme.setdefault(scheme, []).append(value)
+    for scheme, values in by_scheme.items():
+        for start in range(0, len(values), 5000):
+            found = CIIdentifier.objects.filter(scheme=scheme, value__in=values[start : start + 5000])
+            for value, ci_id in found.values_list("value", "ci_id"):
+                owners[(scheme, value)] = ci_id
+    return owners
+
+
+def _match_existing(rows: list[_Row], results: dict[int, RowResult]) -> None:
+    by_pair = _identifier_owners({pair for row in rows for pair in row.identifiers.items()})
+    unnamed = [row for row in rows if not row.ci_class.identifier_keys]
+    by_name: dict[tuple[int, str], list[int]] = {}
+    if unnamed:
+        names = {row.name for row in unnamed}
+        for pk, class_id, name in ConfigurationItem.objects.filter(name__in=names).values_list(
+            "pk", "ci_class_id", "name"
+        ):
+            by_name.setdefault((class_id, name.lower()), []).append(pk)
+    matched: dict[int, int] = {}
+    for row in rows:
+        keys = row.ci_class.identifier_keys or list(row.identifiers)
+        ids = {by_pair[(s, v)] for s, v in row.identifiers.items() if s in keys and (s, v) in by_pair}
+        if not row.ci_class.identifier_keys and not ids:
+            ids = set(by_name.get((row.ci_class.pk, row.name.lower()), []))
+        if len(ids) > 1:
+            results[row.index] = RowResult(
+                row=row.index,
+                status="error",
+                message="Its identifiers point at different CIs; fix the CMDB or the feed.",
+            )
+        elif ids:
+            matched[row.index] = ids.pop()
+    existing = ConfigurationItem.objects.select_related("ci_class").in_bulk(set(matched.values()))
+    for row in rows:
+        if row.index in matched:
+            ci = existing[matched[row.index]]
+            if ci.ci_class_id != row.ci_class.pk:
+                results[row.index] = RowResult(
+                    row=row.index,
+                    status="error",
+                    ci=ci.pk,
+                    number=ci.number,
+                    message=f"Its identifiers belong to {ci.number} {ci.name}, a {ci.ci_class.name}, not a {row.ci_class.name}.",
+                )
+            else:
+                row.match = ci
+
+
+def _identifiers_of_failed_rows(items: list, results: dict[int, RowResult]) -> dict[tuple[str, str], int]:
+    """Best-effort identifiers of rows already in error, so a row pointing at one says so."""
+    pairs = {}
+    for index, result in results.items():
+        item = items[index - 1]
+        if result.status == "error" and isinstance(item, dict) and isinstance(item.get("identifiers"), dict):
+            try:
+                pairs.update(dict.fromkeys(services.clean_identifiers(item["identifiers"]).items(), index))
+            except ValidationError:
+                continue
+    return pairs
+
+
+def _resolve_targets(rows: list[_Row], results: dict[int, RowResult], failed_pairs: dict) -> None:
+    """Point each relationship at an existing CI or at another (valid) row of this feed."""
+    feed_pairs = {(s, v): row.index for row in rows for s, v in row.identifiers.items()}
+    rows_by_index = {row.index: row for row in rows}
+    numbers, pairs = set(), set()
+    parsed: dict[int, list] = {}
+    for row in rows:
+        parsed[row.index] = []
+        for position, (rel_type, target) in enumerate(row.relationships):
+            try:
+                kind, key = _target_key(target)
+            except ValidationError as error:
+                results[row.index] = RowResult(
+                    row=row.index,
+                    status="error",
+                    message=f"relationships.{position}.target: {_message(error)}",
+                )
+                break
+            parsed[row.index].append((position, rel_type, kind, key))
+            if kind == "number":
+                numbers.add(key)
+            else:
+                pairs.update(key.items())
+    by_number = dict(ConfigurationItem.objects.filter(number__in=numbers).values_list("number", "pk"))
+    by_pair = _identifier_owners(pairs)
+    for row in rows:
+        if row.index in results:
+            continue
+        for position, rel_type, kind, key in parsed[row.index]:
+            target = None
+            if kind == "number":
+                target = ("ci", by_number.get(key)) if key in by_number else None
+            else:
+                for pair in key.items():
+                    if pair in feed_pairs and feed_pairs[pair] in rows_by_index:
+                        other = rows_by_index[feed_pairs[pair]]
+                        target = ("ci", other.match.pk) if other.match else ("row", other.index)
+                        break
+                    if pair in by_pair:
+                        target = ("ci", by_pair[pair])
+                        break
+            failed = (
+                next((failed_pairs[p] for p in key.items() if p in failed_pairs), None)
+                if kind != "number"
+                else None
+            )
+            if target is None and failed is not None:
+                results[row.index] = RowResult(
+                    row=row.index,
+                    status="error",
+                    message=f"A relationship targets row {failed}, which is in error.",
+                )
+                break
+            if target is None:
+                shown = key if kind == "number" else ", ".join(f"{s}={v}" for s, v in key.items())
+                results[row.index] = RowResult(
+                    row=row.index,
+                    status="error",
+                    message=f"relationships.{position}.target: no CI found for {shown}.",
+                )
+                break
+            if target == ("row", row.index) or (row.match and target == ("ci", row.match.pk)):
+                results[row.index] = RowResult(
+                    row=row.index,
+                    status="error",
+                    message=f"relationships.{position}.target: a CI cannot be related to itself.",
+                )
+                break
+            row.targets.append((rel_type, *target))
+    # A row whose relationship needs a row in error is in error too (repeat until stable).
+    changed = True
+    while changed:
+        changed = False
+        for row in rows:
+            if row.index in results:
+                continue
+            broken = next((idx for _t, kind, idx in row.targets if kind == "row" and idx in results), None)
+            if broken is not None:
+                results[row.index] = RowResult(
+                    row=row.index,
+                    status="error",
+                    message=f"A relationship targets row {broken}, which is in error.",
+                )
+                changed = True
+
+
+def _audit(rows: list[_Row], results: dict[int, RowResult], source: str, now) -> None:
+    """Audit mode: known CIs are marked seen; unknown items are recorded as undocumented."""
+    seen_ids = [row.match.pk for row in rows if row.match]
+    ConfigurationItem.objects.filter(pk__in=seen_ids).update(last_seen_at=now)
+    for row in rows:
+        if row.match:
+            results[row.index] = RowResult(
+                row=row.index, status="seen", ci=row.match.pk, number=row.match.number
+            )
+            continue
+        existing = DiscoveredItem.objects.filter(
+            source=source, identifiers=row.identifiers, resolved_ci=None
+        ).first()
+        if existing:
+            existing.payload = row.raw
+            existing.save(update_fields=["payload", "last_seen_at"])
+        else:
+            DiscoveredItem.objects.create(
+                source=source,
+                identifiers=row.identifiers,
+                payload=row.raw,
+                reason=f"No {row.ci_class.name} in the CMDB matches it.",
+            )
+        results[row.index] = RowResult(
+            row=row.index,
+            status="discovered",
+            message=f"Undocumented {row.ci_class.name}: recorded for the audit.",
+        )
+
+
+def _write(rows, results, actor, source, now, context) -> None:
+    new_rows = [row for row in rows if row.match is None]
+    known_rows = [row for row in rows if row.match is not None]
+    for start in range(0, len(new_rows), BATCH_SIZE):
+        _create_batch(new_rows[start : start + BATCH_SIZE], results, actor, source, now, context)
+    for row in known_rows:
+        _update_row(row, results, actor, source)
+    _write_relationships(
+        [row for row in rows if results.get(row.index) and results[row.index].status != "error"],
+        results,
+        actor,
+    )
+    touched = [results[row.index].ci for row in rows if results[row.index].status != "error"]
+    for start in range(0, len(touched), 5000):
+        ConfigurationItem.objects.filter(pk__in=touched[start : start + 5000]).update(last_seen_at=now)
+
+
+def _create_batch(rows: list[_Row], results, actor, source, now, context) -> None:
+    """Create a batch of new CIs with identifiers and history in a handful of statements."""
+    if not rows:
+        return
+    actor_id = actor.pk if actor is not None and actor.is_authenticated else None
+    try:
+        with transaction.atomic():
+            numbers = allocate_numbers(ConfigurationItem.number_prefix, len(rows))
+            items = []
+            for row, number in zip(rows, numbers, strict=True):
+                ci = ConfigurationItem(
+                    number=number,
+                    ci_class=row.ci_class,
+                    name=row.name,
+                    attributes=row.attributes,
+                    source=source,
+                    last_seen_at=now,
+                    **row.fields,
+                )
+                ci.search_text = services.search_text(
+                    ci, context.schemas.get(row.ci_class.pk, {}), row.identifiers
+                )
+                items.append(ci)
+            ConfigurationItem.objects.bulk_create(items, batch_size=BATCH_SIZE)
+            CIIdentifier.objects.bulk_create(
+                [
+                    CIIdentifier(ci=ci, scheme=s, value=v)
+                    for row, ci in zip(rows, items, strict=True)
+                    for s, v in row.identifiers.items()
+                ],
+                batch_size=5000,
+            )
+            content_type = ContentType.objects.get_for_model(ConfigurationItem)
+            ChangeRecord.objects.bulk_create(
+                [
+                    ChangeRecord(
+                        content_type=content_type,
+                        object_id=ci.pk,
+                        object_repr=ci.record_label[:200],
+                        action=ChangeRecord.Action.CREATE,
+                        actor_id=actor_id,
+                        version=1,
+                        reason=f"Imported from {source}",
+                        changes=_creation_changes(ci, row),
+                    )
+                    for row, ci in zip(rows, items, strict=True)
+                ],
+                batch_size=BATCH_SIZE,
+            )
+    except IntegrityError:
+        # Someone created one of these identifiers meanwhile: create row by row to report which.
+        for row in rows:
+            _create_one(row, results, actor, source)
+        return
+    for row, ci in zip(rows, items, strict=True):
+        row.match = ci
+        results[row.index] = RowResult(row=row.index, status="created", ci=ci.pk, number=ci.number)
+
+
+def _creation_changes(ci: ConfigurationItem, row: _Row) -> dict:
+    changes = {
+        "name": ci.name,
+        "ci_class": ci.ci_class_id,
+        "status": ci.status,
+        "environment": ci.environment,
+        "criticality": ci.criticality,
+        "source": ci.source,
+    }
+    changes.update({k: v for k, v in row.fields.items() if k == "owner_group_id" or k == "description"})
+    if ci.attributes:
+        changes["attributes"] = ci.attributes
+    if row.identifiers:
+        changes["identifiers"] = row.identifiers
+    return {key: {"old": None, "new": value} for key, value in changes.items() if value not in (None, "")}
+
+
+def _create_one(row: _Row, results, actor, source) -> None:
+    try:
+        with transaction.atomic():
+            fields = {("owner_group_id" if k == "owner_group_id" else k): v for k, v in row.fields.items()}
+            ci = services.ci_create(
+                actor=actor,
+                ci_class=row.ci_class,
+                name=row.name,
+                attributes=row.attributes,
+                identifiers=row.identifiers,
+                source=source,
+                **fields,
+            )
+    except ValidationError as error:
+        results[row.index] = RowResult(row=row.index, status="error", message=_message(error))
+        return
+    row.match = ci
+    results[row.index] = RowResult(row=row.index, status="created", ci=ci.pk, number=ci.number)
+
+
+def _update_row(row: _Row, results, actor, source) -> None:
+    ci = row.match
+    changes: dict[str, Any] = {"name": row.name, "source": source}
+    for key, value in row.fields.items():
+        changes["owner_group" if key == "owner_group_id" else key] = (
+            SupportGroup(pk=value) if key == "owner_group_id" else value
+        )
+    # The feed owns the attributes it sends; attributes it does not send are kept.
+    merged = {**ci.attributes, **row.attributes}
+    if merged != ci.attributes:
+        changes["attributes"] = merged
+    current_ids = dict(ci.identifiers.values_list("scheme", "value"))
+    identifiers = {**current_ids, **row.identifiers}
+    differs = (
+        any(
+            (ci.owner_group_id != value.pk) if key == "owner_group" else getattr(ci, key) != value
+            for key, value in changes.items()
+        )
+        or identifiers != current_ids
+    )
+    if not differs:
+        results[row.index] = RowResult(row=row.index, status="unchanged", ci=ci.pk, number=ci.number)
+        return
+    try:
+        with transaction.atomic():
+            updated = services.ci_update(
+                actor=actor,
+                ci=ci,
+                changes=changes,
+                identifiers=identifiers if identifiers != current_ids else None,
+                reason=f"Imported from {source}",
+            )
+    except ValidationError as error:
+        results[row.index] = RowResult(
+            row=row.index, status="error", ci=ci.pk, number=ci.number, message=_message(error)
+        )
+        return
+    row.match = updated
+    results[row.index] = RowResult(row=row.index, status="updated", ci=updated.pk, number=updated.number)
+
+
+def _write_relationships(rows: list[_Row], results, actor) -> None:
+    rows_by_index = {row.index: row for row in rows}
+    wanted: dict[tuple[int, int, int], int] = {}
+    for row in rows:
+        for rel_type, kind, target in row.targets:
+            target_id = target if kind == "ci" else getattr(rows_by_index.get(target), "match", None)
+            target_id = getattr(target_id, "pk", target_id)
+            if target_id:
+                wanted[(row.match.pk, target_id, rel_type.pk)] = row.index
+    if not wanted:
+        return
+    sources = {key[0] for key in wanted}
+    existing = set()
+    source_list = list(sources)
+    for start in range(0, len(source_list), 5000):
+        existing |= set(
+            Relationship.objects.filter(source_id__in=source_list[start : start + 5000]).values_list(
+                "source_id", "target_id", "type_id"
+            )
+        )
+    missing = [key for key in wanted if key not in existing]
+    if not missing:
+        return
+    Relationship.objects.bulk_create(
+        [Relationship(source_id=s, target_id=t, type_id=ty) for s, t, ty in missing],
+        batch_size=5000,
+        ignore_conflicts=True,
+    )
+    content_type = ContentType.objects.get_for_model(ConfigurationItem)
+    types = {t.pk: t for t in RelationshipType.objects.all()}
+    actor_id = actor.pk if actor is not None and actor.is_authenticated else None
+    labels = dict(
+        ConfigurationItem.objects.filter(pk__in={t for _s, t, _ty in missing}).values_list("pk", "number")
+    )
+    records = []
+    for source_id, target_id, type_id in missing:
+        row = rows_by_index[wanted[(source_id, target_id, type_id)]]
+        result = results[row.index]
+        if result.status == "unchanged":
+            result.status = "updated"
+        records.append(
+            ChangeRecord(
+                content_type=content_type,
+                object_id=source_id,
+                object_repr=row.match.record_label[:200],
+                action=ChangeRecord.Action.UPDATE,
+                actor_id=actor_id,
+                version=row.match.version,
+                reason="Relationship imported",
+                changes={
+                    "relationship": {
+                        "old": None,
+                        "new": f"{types[type_id].forward_label} {labels.get(target_id, target_id)}",
+                    }
+                },
+            )
+        )
+    ChangeRecord.objects.bulk_create(records, batch_size=5000)
+
+
+# ------------------------------------------------------------------------------------ file formats
+
+
+def parse_json(text: str) -> list[dict]:
+    """A JSON list of items, or an object with an ``items`` list."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise ValidationError({"file": f"Not valid JSON: {error.msg} at line {error.lineno}."}) from error
+    if isinstance(data, dict):
+        data = data.get("items")
+    if not isinstance(data, list):
+        raise ValidationError({"file": 'Expected a list of items, or {"items": [...]}.'})
+    return data
+
+
+def parse_csv(text: str) -> list[dict]:
+    """CSV with columns class, name, status, environment, criticality, owner_group, description,
+    ``id.<scheme>`` (identifiers), ``attr.<key>`` (attributes), ``rel.<type slug>`` (relationship
+    targets: a CI number or scheme=value; several separated by ``;``)."""
+    reader = csv.DictReader(io.StringIO(text))
+    if not reader.fieldnames or "class" not in reader.fieldnames or "name" not in reader.fieldnames:
+        raise ValidationError(
+            {"file": "The CSV needs a header row with at least the columns class and name."}
+        )
+    plain = {"class", "name", "status", "environment", "criticality", "owner_group", "description"}
+    unknown = [c for c in reader.fieldnames if c not in plain and not c.startswith(("id.", "attr.", "rel."))]
+    if unknown:
+        raise ValidationError({"file": f"Unknown column(s): {', '.join(unknown)}."})
+    items = []
+    for record in reader:
+        item: dict[str, Any] = {"identifiers": {}, "attributes": {}, "relationships": []}
+        for column, value in record.items():
+            value = (value or "").strip()
+            if not value or column is None:
+                continue
+            if column.startswith("id."):
+                item["identifiers"][column[3:]] = value
+            elif column.startswith("attr."):
+                item["attributes"][column[5:]] = value
+            elif column.startswith("rel."):
+                item["relationships"] += [
+                    {"type": column[4:], "target": t.strip()} for t in value.split(";") if t.strip()
+                ]
+            else:
+                item[column] = value
+        items.append(item)
+    return items
