@@ -218,7 +218,9 @@ CLASSES = [
 RELATIONSHIP_TYPES = [
     ("depends-on", "depends on", "used by", "target_to_source"),
     ("runs-on", "runs on", "hosts", "target_to_source"),
-    ("connected-to", "connected to", "connected to", "both"),
+    # The dependent end is the source: "srv-01 connected to core-switch" (the switch failing impacts
+    # the server, not the other way round; "both" would spread one failure across the whole network).
+    ("connected-to", "connected to", "connected to", "target_to_source"),
     ("part-of", "part of", "contains", "source_to_target"),
     ("backed-up-by", "backed up by", "backs up", "none"),
     ("located-in", "located in", "location of", "target_to_source"),

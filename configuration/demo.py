@@ -655,7 +655,7 @@ RELATIONSHIPS: list[tuple[str, str, str]] = [
     ("core1", "connected-to", "core2"),
     ("fw1", "connected-to", "core1"),
     ("lb1", "connected-to", "core1"),
-    ("rtr1", "connected-to", "fw1"),
+    ("fw1", "connected-to", "rtr1"),  # the firewall depends on the upstream router
     # disks and the SAN belong to their servers
     ("disk_db01_a", "part-of", "db01"),
     ("disk_db01_b", "part-of", "db01"),

@@ -105,8 +105,10 @@ class ImpactResult:
     start: ConfigurationItem
     direction: str  # "impacts" (what fails with it) or "depends_on" (what it needs)
     max_depth: int
-    nodes: list[ImpactNode] = field(default_factory=list)
-    truncated: bool = False
+    nodes: list[ImpactNode] = field(default_factory=list)  # services + the nearest other CIs
+    reached: int = 0  # every CI reached, loaded or not
+    truncated: bool = False  # the walk stopped at its limit, or not every reached CI is in nodes
+    labels: dict[int, tuple[str, str]] = field(default_factory=dict)  # id -> (number, name) on paths
 
     @property
     def services(self) -> list[ImpactNode]:
@@ -124,31 +126,45 @@ def _type_ids() -> tuple[list[int], list[int]]:
     return t2s, s2t
 
 
-# One recursive query. Each row is an edge walked (reached, from, relationship, depth); UNION drops
-# a row seen before, so an edge is walked at most once per depth: cycles end at the depth limit.
+# One recursive query, one iteration per breadth-first level. Each iteration carries the whole
+# frontier as an array and the set of CIs already reached; the next level is every CI one
+# relationship away, minus those reached before (a hash anti-join), each with the CI and the
+# relationship it was reached through. A CI is reached once, so the work is linear in the
+# relationships walked, cycles stop by themselves, and the depth limit bounds the levels.
 _IMPACT_SQL = """
-WITH RECURSIVE walk(ci_id, via_id, rel_id, depth) AS (
-    SELECT e.next_id, %(start)s::bigint, e.rel_id, 1
-    FROM (
-        SELECT r.{near_a} AS next_id, r.id AS rel_id FROM configuration_relationship r
-         WHERE r.{far_a} = %(start)s AND r.type_id = ANY(%(types_a)s)
-        UNION ALL
-        SELECT r.{near_b}, r.id FROM configuration_relationship r
-         WHERE r.{far_b} = %(start)s AND r.type_id = ANY(%(types_b)s)
-    ) e
-    UNION
-    SELECT e.next_id, w.ci_id, e.rel_id, w.depth + 1
+WITH RECURSIVE walk(depth, frontier, parents, rels, reached) AS (
+    SELECT 0, ARRAY[%(start)s]::bigint[], ARRAY[NULL]::bigint[], ARRAY[NULL]::bigint[], ARRAY[%(start)s]::bigint[]
+    UNION ALL
+    SELECT w.depth + 1, step.ids, step.parents, step.rels, w.reached || step.ids
     FROM walk w
     CROSS JOIN LATERAL (
-        SELECT r.{near_a} AS next_id, r.id AS rel_id FROM configuration_relationship r
-         WHERE r.{far_a} = w.ci_id AND r.type_id = ANY(%(types_a)s)
-        UNION ALL
-        SELECT r.{near_b}, r.id FROM configuration_relationship r
-         WHERE r.{far_b} = w.ci_id AND r.type_id = ANY(%(types_b)s)
-    ) e
-    WHERE w.depth < %(max_depth)s AND e.next_id <> %(start)s
+        SELECT array_agg(e.next_id) AS ids, array_agg(e.via) AS parents, array_agg(e.rel_id) AS rels
+        FROM (
+            SELECT DISTINCT ON (c.next_id) c.next_id, c.via, c.rel_id
+            FROM (
+                SELECT r.{near_a} AS next_id, r.{far_a} AS via, r.id AS rel_id
+                  FROM configuration_relationship r
+                 WHERE r.{far_a} = ANY(w.frontier) AND r.type_id = ANY(%(types_a)s)
+                UNION ALL
+                SELECT r.{near_b}, r.{far_b}, r.id
+                  FROM configuration_relationship r
+                 WHERE r.{far_b} = ANY(w.frontier) AND r.type_id = ANY(%(types_b)s)
+            ) c
+            LEFT JOIN unnest(w.reached) AS seen(id) ON seen.id = c.next_id
+            WHERE seen.id IS NULL
+            ORDER BY c.next_id, c.rel_id
+        ) e
+    ) step
+    WHERE w.depth < %(max_depth)s AND step.ids IS NOT NULL AND cardinality(w.reached) <= %(limit)s
 )
-SELECT ci_id, via_id, rel_id, depth FROM walk ORDER BY depth, ci_id LIMIT %(limit)s
+SELECT level.ci_id, level.via_id, level.rel_id, walk.depth, cl.is_service
+FROM walk
+CROSS JOIN LATERAL unnest(walk.frontier, walk.parents, walk.rels) AS level(ci_id, via_id, rel_id)
+JOIN configuration_configurationitem ci ON ci.id = level.ci_id
+JOIN configuration_ciclass cl ON cl.id = ci.ci_class_id
+WHERE walk.depth > 0
+ORDER BY walk.depth, level.ci_id
+LIMIT %(limit)s
 """
 
 
@@ -158,10 +174,13 @@ def impact_analysis(
     direction: str = "impacts",
     max_depth: int = DEFAULT_IMPACT_DEPTH,
     limit: int = 50000,
+    item_limit: int = 500,
 ) -> ImpactResult:
     """What ``start`` failing would affect (``impacts``), or what ``start`` needs (``depends_on``).
 
-    Every reached CI comes with its shortest path from ``start``. Depth-limited and cycle-safe.
+    One recursive query finds every CI within ``max_depth`` (stopping once ``limit`` are reached),
+    each at its smallest depth with the CI it was reached from. Loaded as objects: every reached
+    service and the ``item_limit`` nearest other CIs; ``labels`` names every CI on their paths.
     """
     if direction not in ("impacts", "depends_on"):
         raise ValueError("direction must be 'impacts' or 'depends_on'")
@@ -172,36 +191,47 @@ def impact_analysis(
         columns = {"near_a": "source_id", "far_a": "target_id", "near_b": "target_id", "far_b": "source_id"}
     else:
         columns = {"near_a": "target_id", "far_a": "source_id", "near_b": "source_id", "far_b": "target_id"}
-    sql = _IMPACT_SQL.format(**columns)
     with connection.cursor() as cursor:
         cursor.execute(
-            sql,
+            _IMPACT_SQL.format(**columns),
             {"start": start.pk, "types_a": t2s, "types_b": s2t, "max_depth": max_depth, "limit": limit + 1},
         )
         rows = cursor.fetchall()
     result = ImpactResult(start=start, direction=direction, max_depth=max_depth, truncated=len(rows) > limit)
-    best: dict[int, tuple[int, int, int]] = {}  # ci -> (depth, via, relationship) at its smallest depth
-    for ci_id, via_id, rel_id, depth in rows[:limit]:
-        if ci_id not in best or depth < best[ci_id][0]:
-            best[ci_id] = (depth, via_id, rel_id)
+    rows = rows[:limit]
+    result.reached = len(rows)
+    parent = {ci_id: (via_id, rel_id) for ci_id, via_id, rel_id, _depth, _service in rows}
+    depth_of = {ci_id: depth for ci_id, _via, _rel, depth, _service in rows}
+    services = [row[0] for row in rows if row[4]]
+    others = [row[0] for row in rows if not row[4]]
+    wanted = services + others[:item_limit]
+    result.truncated = result.truncated or len(others) > item_limit
+
+    paths: dict[int, tuple[list[int], list[int]]] = {}
+    on_paths: set[int] = {start.pk}
+    for ci_id in wanted:
+        path, rels, node = [ci_id], [], ci_id
+        while node != start.pk and node in parent:
+            via, rel = parent[node]
+            path.append(via)
+            rels.append(rel)
+            node = via
+        paths[ci_id] = (list(reversed(path)), list(reversed(rels)))
+        on_paths.update(path)
     items = ConfigurationItem.objects.select_related("ci_class", "owner_group").prefetch_related(
         "organisations"
     )
-    by_id = {ci.pk: ci for ci in items.filter(pk__in=best).defer("search_vector", "search_text")}
-    for ci_id, (depth, _via, _rel) in sorted(best.items(), key=lambda item: (item[1][0], item[0])):
-        path, rels, node = [ci_id], [], ci_id
-        while node != start.pk and node in best:
-            _depth, via, rel = best[node]
-            rels.append(rel)
-            path.append(via)
-            node = via
+    by_id = items.defer("search_vector", "search_text", "attributes").in_bulk(wanted)
+    result.labels = {
+        pk: (number, name)
+        for pk, number, name in ConfigurationItem.objects.filter(pk__in=on_paths).values_list(
+            "pk", "number", "name"
+        )
+    }
+    for ci_id in sorted(wanted, key=lambda pk: (depth_of[pk], pk)):
         if ci_id in by_id:
+            path, rels = paths[ci_id]
             result.nodes.append(
-                ImpactNode(
-                    ci=by_id[ci_id],
-                    depth=depth,
-                    path=list(reversed(path)),
-                    relationships=list(reversed(rels)),
-                )
+                ImpactNode(ci=by_id[ci_id], depth=depth_of[ci_id], path=path, relationships=rels)
             )
     return result

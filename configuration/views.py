@@ -146,7 +146,8 @@ def _relationship_groups(ci) -> list[dict]:
 
 
 def _impact_rows(result, start, *, services_only: bool) -> list[dict]:
-    names = {start.pk: start.name, **{node.ci.pk: node.ci.name for node in result.nodes}}
+    names = {pk: name for pk, (_number, name) in result.labels.items()}
+    names[start.pk] = start.name
     nodes = result.services if services_only else result.nodes
     return [
         {

@@ -307,17 +307,23 @@ class ImpactSerializer(serializers.Serializer):
     ci = CISummarySerializer()
     direction = serializers.ChoiceField(choices=["impacts", "depends_on"])
     max_depth = serializers.IntegerField()
-    truncated = serializers.BooleanField(help_text="True when the walk hit its row limit.")
-    services = ImpactNodeSerializer(many=True, help_text="The services among the items.")
-    items = ImpactNodeSerializer(many=True, help_text="Every CI reached, nearest first.")
+    truncated = serializers.BooleanField(
+        help_text="True when the walk hit its limit or items lists only the nearest CIs reached."
+    )
+    reached = serializers.IntegerField(help_text="How many CIs the walk reached in all.")
+    services = ImpactNodeSerializer(many=True, help_text="Every service reached.")
+    items = ImpactNodeSerializer(
+        many=True, help_text="Every service and the 500 nearest other CIs, nearest first."
+    )
 
 
 def impact_payload(result: queries.ImpactResult) -> dict[str, Any]:
     """The impact endpoint's body: every reached CI with its shortest path, and the services among them."""
     start = result.start
-    summaries = {start.pk: {"id": start.pk, "number": start.number, "name": start.name}}
-    for node in result.nodes:
-        summaries[node.ci.pk] = {"id": node.ci.pk, "number": node.ci.number, "name": node.ci.name}
+    summaries = {
+        pk: {"id": pk, "number": number, "name": name} for pk, (number, name) in result.labels.items()
+    }
+    summaries[start.pk] = {"id": start.pk, "number": start.number, "name": start.name}
 
     def shape(node: queries.ImpactNode) -> dict[str, Any]:
         ci = node.ci
@@ -340,6 +346,7 @@ def impact_payload(result: queries.ImpactResult) -> dict[str, Any]:
         "direction": result.direction,
         "max_depth": result.max_depth,
         "truncated": result.truncated,
+        "reached": result.reached,
         "services": [item for item in items if item["is_service"]],
         "items": items,
     }
