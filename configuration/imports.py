@@ -35,6 +35,7 @@ from configuration.models import (
     Relationship,
     RelationshipType,
 )
+from itsm import bulk
 from itsm.models import ChangeRecord, allocate_numbers
 from people.models import SupportGroup
 
@@ -459,54 +460,54 @@ def _write(rows, results, actor, source, now, context) -> None:
 
 
 def _create_batch(rows: list[_Row], results, actor, source, now, context) -> None:
-    """Create a batch of new CIs with identifiers and history in a handful of statements."""
+    """Create a batch of new CIs with identifiers and history: three COPY statements per batch."""
     if not rows:
         return
     actor_id = actor.pk if actor is not None and actor.is_authenticated else None
+    content_type = ContentType.objects.get_for_model(ConfigurationItem)
+    items = []
     try:
         with transaction.atomic():
             numbers = allocate_numbers(ConfigurationItem.number_prefix, len(rows))
-            items = []
-            for row, number in zip(rows, numbers, strict=True):
+            ids = bulk.allocate_ids(ConfigurationItem, len(rows))
+            ci_rows, identifier_rows, history_rows = [], [], []
+            for row, number, pk in zip(rows, numbers, ids, strict=True):
                 ci = ConfigurationItem(
+                    pk=pk,
                     number=number,
                     ci_class=row.ci_class,
                     name=row.name,
                     attributes=row.attributes,
                     source=source,
                     last_seen_at=now,
+                    created_at=now,
+                    updated_at=now,
                     **row.fields,
                 )
                 ci.search_text = services.search_text(
                     ci, context.schemas.get(row.ci_class.pk, {}), row.identifiers
                 )
                 items.append(ci)
-            ConfigurationItem.objects.bulk_create(items, batch_size=BATCH_SIZE)
-            CIIdentifier.objects.bulk_create(
-                [
-                    CIIdentifier(ci=ci, scheme=s, value=v)
-                    for row, ci in zip(rows, items, strict=True)
-                    for s, v in row.identifiers.items()
-                ],
-                batch_size=5000,
-            )
-            content_type = ContentType.objects.get_for_model(ConfigurationItem)
-            ChangeRecord.objects.bulk_create(
-                [
-                    ChangeRecord(
-                        content_type=content_type,
-                        object_id=ci.pk,
-                        object_repr=ci.record_label[:200],
-                        action=ChangeRecord.Action.CREATE,
-                        actor_id=actor_id,
-                        version=1,
-                        reason=f"Imported from {source}",
-                        changes=_creation_changes(ci, row),
-                    )
-                    for row, ci in zip(rows, items, strict=True)
-                ],
-                batch_size=BATCH_SIZE,
-            )
+                ci_rows.append({field.attname: getattr(ci, field.attname) for field in _CI_FIELDS})
+                identifier_rows += [
+                    {"ci_id": pk, "scheme": s, "value": v} for s, v in row.identifiers.items()
+                ]
+                history_rows.append(
+                    {
+                        "content_type_id": content_type.pk,
+                        "object_id": pk,
+                        "object_repr": ci.record_label[:200],
+                        "action": ChangeRecord.Action.CREATE,
+                        "actor_id": actor_id,
+                        "at": now,
+                        "version": 1,
+                        "changes": _creation_changes(ci, row),
+                        "reason": f"Imported from {source}",
+                    }
+                )
+            bulk.copy_rows(ConfigurationItem, ci_rows)
+            bulk.copy_rows(CIIdentifier, identifier_rows)
+            bulk.copy_rows(ChangeRecord, history_rows)
     except IntegrityError:
         # Someone created one of these identifiers meanwhile: create row by row to report which.
         for row in rows:
@@ -515,6 +516,9 @@ def _create_batch(rows: list[_Row], results, actor, source, now, context) -> Non
     for row, ci in zip(rows, items, strict=True):
         row.match = ci
         results[row.index] = RowResult(row=row.index, status="created", ci=ci.pk, number=ci.number)
+
+
+_CI_FIELDS = [f for f in ConfigurationItem._meta.concrete_fields if not f.generated]
 
 
 def _creation_changes(ci: ConfigurationItem, row: _Row) -> dict:
