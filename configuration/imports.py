@@ -21,7 +21,7 @@ from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from configuration import schema as schemas
@@ -32,7 +32,6 @@ from configuration.models import (
     CIIdentifier,
     ConfigurationItem,
     DiscoveredItem,
-    Relationship,
     RelationshipType,
 )
 from itsm import bulk
@@ -599,64 +598,76 @@ def _update_row(row: _Row, results, actor, source) -> None:
     results[row.index] = RowResult(row=row.index, status="updated", ci=updated.pk, number=updated.number)
 
 
+_INSERT_RELATIONSHIPS = """
+INSERT INTO configuration_relationship (created_at, updated_at, version, source_id, target_id, type_id, description)
+SELECT %(now)s, %(now)s, 1, s, t, ty, ''
+FROM unnest(%(sources)s::bigint[], %(targets)s::bigint[], %(types)s::bigint[]) AS wanted(s, t, ty)
+ON CONFLICT (source_id, target_id, type_id) DO NOTHING
+RETURNING source_id, target_id, type_id
+"""
+
+
 def _write_relationships(rows: list[_Row], results, actor) -> None:
+    """Add the feed's missing relationships in one statement; a history row on the source of each new one."""
     rows_by_index = {row.index: row for row in rows}
     wanted: dict[tuple[int, int, int], int] = {}
     for row in rows:
         for rel_type, kind, target in row.targets:
-            target_id = target if kind == "ci" else getattr(rows_by_index.get(target), "match", None)
-            target_id = getattr(target_id, "pk", target_id)
+            target_ci = target if kind == "ci" else getattr(rows_by_index.get(target), "match", None)
+            target_id = getattr(target_ci, "pk", target_ci)
             if target_id:
                 wanted[(row.match.pk, target_id, rel_type.pk)] = row.index
     if not wanted:
         return
-    sources = {key[0] for key in wanted}
-    existing = set()
-    source_list = list(sources)
-    for start in range(0, len(source_list), 5000):
-        existing |= set(
-            Relationship.objects.filter(source_id__in=source_list[start : start + 5000]).values_list(
-                "source_id", "target_id", "type_id"
-            )
+    keys = list(wanted)
+    now = timezone.now()
+    with connection.cursor() as cursor:
+        # Concurrent imports of the same wiring cannot collide: existing rows are skipped.
+        cursor.execute(
+            _INSERT_RELATIONSHIPS,
+            {
+                "now": now,
+                "sources": [k[0] for k in keys],
+                "targets": [k[1] for k in keys],
+                "types": [k[2] for k in keys],
+            },
         )
-    missing = [key for key in wanted if key not in existing]
-    if not missing:
-        return
-    Relationship.objects.bulk_create(
-        [Relationship(source_id=s, target_id=t, type_id=ty) for s, t, ty in missing],
-        batch_size=5000,
-        ignore_conflicts=True,
-    )
+        inserted = cursor.fetchall()
+        if not inserted:
+            return
+        cursor.execute(
+            "SELECT id, number FROM configuration_configurationitem WHERE id = ANY(%s)",
+            [list({target for _s, target, _t in inserted})],
+        )
+        labels = dict(cursor.fetchall())
     content_type = ContentType.objects.get_for_model(ConfigurationItem)
     types = {t.pk: t for t in RelationshipType.objects.all()}
     actor_id = actor.pk if actor is not None and actor.is_authenticated else None
-    labels = dict(
-        ConfigurationItem.objects.filter(pk__in={t for _s, t, _ty in missing}).values_list("pk", "number")
-    )
-    records = []
-    for source_id, target_id, type_id in missing:
+    history = []
+    for source_id, target_id, type_id in inserted:
         row = rows_by_index[wanted[(source_id, target_id, type_id)]]
         result = results[row.index]
         if result.status == "unchanged":
             result.status = "updated"
-        records.append(
-            ChangeRecord(
-                content_type=content_type,
-                object_id=source_id,
-                object_repr=row.match.record_label[:200],
-                action=ChangeRecord.Action.UPDATE,
-                actor_id=actor_id,
-                version=row.match.version,
-                reason="Relationship imported",
-                changes={
+        history.append(
+            {
+                "content_type_id": content_type.pk,
+                "object_id": source_id,
+                "object_repr": row.match.record_label[:200],
+                "action": ChangeRecord.Action.UPDATE,
+                "actor_id": actor_id,
+                "at": now,
+                "version": row.match.version,
+                "reason": "Relationship imported",
+                "changes": {
                     "relationship": {
                         "old": None,
                         "new": f"{types[type_id].forward_label} {labels.get(target_id, target_id)}",
                     }
                 },
-            )
+            }
         )
-    ChangeRecord.objects.bulk_create(records, batch_size=5000)
+    bulk.copy_rows(ChangeRecord, history)
 
 
 # ------------------------------------------------------------------------------------ file formats
