@@ -98,6 +98,7 @@ class ImpactNode:
     depth: int
     path: list[int]  # CI ids from the start to this CI
     relationships: list[int]  # relationship ids along the path
+    organisations: list[str] = field(default_factory=list)  # names, for services: who is affected
 
 
 @dataclass
@@ -174,7 +175,7 @@ def impact_analysis(
     direction: str = "impacts",
     max_depth: int = DEFAULT_IMPACT_DEPTH,
     limit: int = 50000,
-    item_limit: int = 500,
+    item_limit: int = 200,
 ) -> ImpactResult:
     """What ``start`` failing would affect (``impacts``), or what ``start`` needs (``depends_on``).
 
@@ -218,10 +219,31 @@ def impact_analysis(
             node = via
         paths[ci_id] = (list(reversed(path)), list(reversed(rels)))
         on_paths.update(path)
-    items = ConfigurationItem.objects.select_related("ci_class", "owner_group").prefetch_related(
-        "organisations"
+    # Only what the impact views show; per-object M2M prefetching cost ~150 ms for 1,000 CIs.
+    by_id = (
+        ConfigurationItem.objects.select_related("ci_class")
+        .only(
+            "id",
+            "number",
+            "name",
+            "status",
+            "environment",
+            "criticality",
+            "ci_class__slug",
+            "ci_class__name",
+            "ci_class__is_service",
+            "ci_class__icon",
+        )
+        .in_bulk(wanted)
     )
-    by_id = items.defer("search_vector", "search_text", "attributes").in_bulk(wanted)
+    organisations: dict[int, list[str]] = {}
+    through = ConfigurationItem.organisations.through
+    for ci_id, name in (
+        through.objects.filter(configurationitem_id__in=services)
+        .order_by("organisation__name")
+        .values_list("configurationitem_id", "organisation__name")
+    ):
+        organisations.setdefault(ci_id, []).append(name)
     result.labels = {
         pk: (number, name)
         for pk, number, name in ConfigurationItem.objects.filter(pk__in=on_paths).values_list(
@@ -232,6 +254,12 @@ def impact_analysis(
         if ci_id in by_id:
             path, rels = paths[ci_id]
             result.nodes.append(
-                ImpactNode(ci=by_id[ci_id], depth=depth_of[ci_id], path=path, relationships=rels)
+                ImpactNode(
+                    ci=by_id[ci_id],
+                    depth=depth_of[ci_id],
+                    path=path,
+                    relationships=rels,
+                    organisations=organisations.get(ci_id, []),
+                )
             )
     return result

@@ -155,7 +155,7 @@ def _impact_rows(result, start, *, services_only: bool) -> list[dict]:
             "ci": node.ci,
             "depth": node.depth,
             "path": [names.get(pk, "?") for pk in node.path],
-            "organisations": list(node.ci.organisations.all()),
+            "organisations": node.organisations,
         }
         for node in nodes[:IMPACT_ROWS_SHOWN]
     ]

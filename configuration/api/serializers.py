@@ -313,7 +313,7 @@ class ImpactSerializer(serializers.Serializer):
     reached = serializers.IntegerField(help_text="How many CIs the walk reached in all.")
     services = ImpactNodeSerializer(many=True, help_text="Every service reached.")
     items = ImpactNodeSerializer(
-        many=True, help_text="Every service and the 500 nearest other CIs, nearest first."
+        many=True, help_text="Every service and the 200 nearest other CIs, nearest first."
     )
 
 
@@ -337,7 +337,7 @@ def impact_payload(result: queries.ImpactResult) -> dict[str, Any]:
             "depth": node.depth,
             "path": [summaries[ci_id] for ci_id in node.path if ci_id in summaries],
             "relationships": node.relationships,
-            "organisations": sorted(organisation.name for organisation in ci.organisations.all()),
+            "organisations": node.organisations,
         }
 
     items = [shape(node) for node in result.nodes]
