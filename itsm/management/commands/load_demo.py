@@ -1,4 +1,4 @@
-"""Load the demo data every installed app registered; with --if-empty only on a first start."""
+"""Load the demo data every installed app registered; with --if-empty each app's only once."""
 
 from __future__ import annotations
 
@@ -31,12 +31,18 @@ class Command(BaseCommand):
             for role, username, password in registry.demo_accounts:
                 self.stdout.write(f"{role:<9} {username} / {password}")
             return
-        if if_empty and KernelState.objects.filter(key=MARKER).exists():
-            self.stdout.write("Demo data already loaded; nothing to do.")
-            return
+        # One marker per loader: an installation that gains an app gets that app's demo data once.
+        legacy = KernelState.objects.filter(key=MARKER).exists()  # before markers were per loader
+        loaded = 0
         for _order, name, loader in registry.demo_loaders:
+            key = f"{MARKER}:{name}"
+            if if_empty and (KernelState.objects.filter(key=key).exists() or (legacy and name == "people")):
+                continue
             summary = loader()
+            loaded += 1
             self.stdout.write(f"demo data [{name}]: {summary}")
-        KernelState.objects.update_or_create(
-            key=MARKER, defaults={"value": {"at": timezone.now().isoformat()}}
-        )
+            KernelState.objects.update_or_create(
+                key=key, defaults={"value": {"at": timezone.now().isoformat()}}
+            )
+        if not loaded:
+            self.stdout.write("Demo data already loaded; nothing to do.")
