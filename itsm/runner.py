@@ -97,10 +97,12 @@ def _banner(url: str, env: dict) -> None:
 
 
 def main() -> int:
-    def on_sigterm(signum, frame):
+    def on_signal(signum, frame):
         raise KeyboardInterrupt
 
-    signal.signal(signal.SIGTERM, on_sigterm)
+    # Installed for SIGINT too: a process started in the background inherits SIGINT as ignored.
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
     started = time.monotonic()
     env = embedded.environment()
     debug = _truthy(env.get("DEBUG"))
