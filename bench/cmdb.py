@@ -20,13 +20,19 @@ Seeding (in a Django subprocess, fixed random seed, ``BENCH_CMDB_SCALE`` times t
   and not touched (the import figures of the run that imported are kept in ``KernelState``). A
   database seeded at another scale is emptied of the feed's CIs first.
 
-Loads (127.0.0.1 only, each bounded by a request count and a duration):
+Loads (127.0.0.1 only, each bounded by a request count and a duration; from the in-process
+measurement on, every statement of the bench processes, gunicorn's included, is capped at
+``STATEMENT_TIMEOUT_MS`` through ``PGOPTIONS``):
 
-* impact analysis from random leaf CIs (local disks and access switches): in process
-  (``queries.impact_analysis``, before the server starts) and through
-  ``GET /api/v1/configuration/cis/{id}/impact/`` at concurrency 1 and 4;
+* impact analysis from random leaf CIs (local disks and access switches) in process
+  (``queries.impact_analysis``, before the server starts);
 * the CI list: ``GET /api/v1/configuration/cis/`` (token), filtered by class and by attribute, and
-  the HTML page ``/configuration/cis/`` (signed in through the login form), at concurrency 1 and 8.
+  the HTML page ``/configuration/cis/`` (signed in through the login form), at concurrency 1 and 8;
+* last (a request the client gave up on keeps the server busy), impact analysis through
+  ``GET /api/v1/configuration/cis/{id}/impact/`` from the same leaves at concurrency 1 and 4.
+
+The runner does not collect static files; ``seed`` runs ``collectstatic`` (as ``make run`` does)
+so that the HTML page renders under gunicorn with DEBUG off.
 
 Environment: ``BENCH_CMDB_SCALE`` (default 1.0; 0.05 for a quick check), ``BENCH_CMDB_SEED_MAX_S``
 (default 3600: the import stops after that and a later run resumes), ``BENCH_CMDB_RESEED=1`` (empty

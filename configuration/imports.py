@@ -109,12 +109,19 @@ class _Context:
         self.groups = {g.name.lower(): g.pk for g in SupportGroup.objects.filter(is_active=True)}
 
 
+# Django rebuilds ``Choices.values`` on every access; an import asks three times per row.
+_CHOICE_VALUES = {
+    choices: {str(v): v for v in choices.values} for choices in (CIStatus, Environment, Criticality)
+}
+
+
 def _choice(value, choices, label: str):
     if value is None or value == "":
         return None
-    if str(value) in {str(v) for v in choices.values}:
-        return type(choices.values[0])(value) if isinstance(choices.values[0], int) else str(value)
-    raise ValidationError({label: f"'{value}' is not one of {', '.join(map(str, choices.values))}."})
+    allowed = _CHOICE_VALUES[choices]
+    if str(value) in allowed:
+        return allowed[str(value)]
+    raise ValidationError({label: f"'{value}' is not one of {', '.join(allowed)}."})
 
 
 def _parse_row(index: int, item: Any, context: _Context) -> _Row:
@@ -453,7 +460,8 @@ def _write(rows, results, actor, source, now, context) -> None:
         results,
         actor,
     )
-    touched = [results[row.index].ci for row in rows if results[row.index].status != "error"]
+    # Created rows already carry last_seen_at; only the CIs the feed matched need the stamp.
+    touched = [row.match.pk for row in known_rows if results[row.index].status != "error"]
     for start in range(0, len(touched), 5000):
         ConfigurationItem.objects.filter(pk__in=touched[start : start + 5000]).update(last_seen_at=now)
 
