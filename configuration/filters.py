@@ -43,6 +43,19 @@ class CIFilterForm(forms.Form):
 
     user = None
 
+    # Wider boxes for the free-text filters (read by templates/itsm/partials/filter_form.html).
+    column_classes = {
+        "attr": "col-12 col-md-4 col-xl-3",
+        "q": "col-6 col-md-3 col-xl-2",
+        "identifier": "col-6 col-md-3 col-xl-2",
+    }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name, css in self.column_classes.items():
+            if name in self.fields:
+                self.fields[name].column_class = css
+
     def clean(self):
         cleaned = super().clean()
         raw = self.data.getlist("attr") if hasattr(self.data, "getlist") else [self.data.get("attr", "")]
@@ -107,7 +120,8 @@ class CIFilterSet(RecordFilterSet):
             return queryset.filter(
                 identifiers__scheme=scheme.strip().lower(), identifiers__value__iexact=text.strip()
             )
-        return queryset.filter(identifiers__value__iexact=value.strip())
+        # One CI may carry the same value under two schemes (hostname and fqdn): list it once.
+        return queryset.filter(identifiers__value__iexact=value.strip()).distinct()
 
     def filter_attr(self, queryset, name, value):
         return queries.matching_attributes(queryset, value if isinstance(value, dict) else {})

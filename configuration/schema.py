@@ -23,7 +23,12 @@ def can_see_sensitive(user) -> bool:
     """Admins, the security team, and users granted ``configuration.view_sensitive_attributes``."""
     if user is None or not user.is_authenticated:
         return False
-    return roles.has_role(user, *SENSITIVE_ROLES) or user.has_perm(SENSITIVE_PERMISSION)
+    # Cached on the user for the request, like its roles: lists ask once per row.
+    cached = getattr(user, "_itsm_sees_sensitive", None)
+    if cached is None:
+        cached = roles.has_role(user, *SENSITIVE_ROLES) or user.has_perm(SENSITIVE_PERMISSION)
+        user._itsm_sees_sensitive = cached
+    return cached
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,12 @@ def roles_of(user) -> frozenset[str]:
     return cached
 
 
+def forget(user) -> None:
+    """Drop every decision cached on the user object (roles, and what apps cached from them)."""
+    for name in [key for key in vars(user) if key.startswith("_itsm_")]:
+        del user.__dict__[name]
+
+
 def has_role(user, *roles: str) -> bool:
     return bool(roles_of(user) & set(roles))
 

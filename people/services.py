@@ -46,7 +46,7 @@ def _set_roles(user: User, role_names: list[str]) -> None:
     groups = list(Group.objects.filter(name__in=role_names))
     keep = user.groups.exclude(name__in=roles.ALL_ROLES)
     user.groups.set([*keep, *groups])
-    user.__dict__.pop("_itsm_roles", None)
+    roles.forget(user)
 
 
 @transaction.atomic
@@ -67,7 +67,6 @@ def user_update(
         after = sorted(set(role_names))
         if before != after:
             _set_roles(updated, after)
-            updated._itsm_roles = None
             updated.version += 1
             updated.save(update_fields=["version"])
             services.history_record(

@@ -60,13 +60,10 @@ def _end_user_context(user) -> dict:
 
 
 def _record_counts() -> list[tuple[str, int]]:
-    """Row counts of the people app's tables (small reference tables, so a plain count is cheap)."""
-    from django.apps import apps
+    """Row counts of the record types registered for search (the kernel names no practice app)."""
+    from itsm.registry import registry
 
-    counts = []
-    for model in apps.get_app_config("people").get_models():
-        counts.append((model._meta.verbose_name_plural.capitalize(), model._default_manager.count()))
-    return counts
+    return [(provider.label, provider.model._default_manager.count()) for provider in registry.search]
 
 
 @login_required
