@@ -15,12 +15,17 @@ def _for_record(queryset: models.QuerySet, record: models.Model) -> models.Query
     return queryset.filter(content_type=content_type, object_id=record.pk)
 
 
+def _sees_internal(record: models.Model, user) -> bool:
+    hook = getattr(record, "internal_visible_to", None)
+    return hook(user) if hook is not None else roles.is_staff_role(user)
+
+
 def timeline_for(record: models.Model, user) -> models.QuerySet:
     """Timeline entries of a record that ``user`` may read: internal ones only for staff."""
     entries = (
         _for_record(TimelineEntry.objects.all(), record).select_related("author").prefetch_related("involved")
     )
-    if not roles.is_staff_role(user):
+    if not _sees_internal(record, user):
         entries = entries.filter(visibility=TimelineEntry.Visibility.PUBLIC)
     return entries
 
@@ -42,7 +47,7 @@ def readable_history(record: models.Model, changes, user) -> list[ChangeRecord]:
 
 def attachments_for(record: models.Model, user) -> models.QuerySet:
     attachments = _for_record(Attachment.objects.all(), record).select_related("uploaded_by")
-    if not roles.is_staff_role(user):
+    if not _sees_internal(record, user):
         attachments = attachments.filter(visibility=Attachment.Visibility.PUBLIC)
     return attachments
 
@@ -55,12 +60,13 @@ def attachment_visible_to(attachment_id: int, user) -> Attachment:
     attachment = Attachment.objects.select_related("content_type").filter(pk=attachment_id).first()
     if attachment is None:
         raise Http404("No such attachment.")
-    if attachment.visibility == Attachment.Visibility.INTERNAL and not roles.is_staff_role(user):
-        raise Http404("No such attachment.")
     model = attachment.content_type.model_class()
     manager = model._default_manager
     visible = manager.visible_to(user) if hasattr(manager, "visible_to") else manager.none()
-    if not visible.filter(pk=attachment.object_id).exists():
+    record = visible.filter(pk=attachment.object_id).first()
+    if record is None:
+        raise Http404("No such attachment.")
+    if attachment.visibility == Attachment.Visibility.INTERNAL and not _sees_internal(record, user):
         raise Http404("No such attachment.")
     return attachment
 
@@ -68,3 +74,53 @@ def attachment_visible_to(attachment_id: int, user) -> Attachment:
 def recent_changes_by(user, *, limit: int = 10) -> models.QuerySet:
     """The latest changes a user made, for their home page."""
     return ChangeRecord.objects.filter(actor=user).select_related("content_type")[:limit]
+
+
+def links_for(record: models.Model, user) -> list[dict]:
+    """The record's links that ``user`` may follow: each other record must be visible to them.
+
+    Returns ``{"link", "kind", "other", "type_label"}`` dicts, one query per linked record type.
+    """
+    from itsm.models import RecordLink
+    from itsm.registry import registry
+
+    content_type = ContentType.objects.get_for_model(type(record))
+    links = list(
+        RecordLink.objects.filter(
+            models.Q(source_type=content_type, source_id=record.pk)
+            | models.Q(target_type=content_type, target_id=record.pk)
+        ).select_related("source_type", "target_type")
+    )
+    wanted: dict[int, set[int]] = {}
+    for link in links:
+        other_type, other_id = _other_end(link, content_type, record.pk)
+        wanted.setdefault(other_type.pk, set()).add(other_id)
+    found: dict[tuple[int, int], models.Model] = {}
+    for type_id, ids in wanted.items():
+        model = ContentType.objects.get_for_id(type_id).model_class()
+        manager = model._default_manager
+        visible = manager.visible_to(user) if hasattr(manager, "visible_to") else manager.none()
+        for obj in visible.filter(pk__in=ids):
+            found[(type_id, obj.pk)] = obj
+    rows = []
+    for link in links:
+        other_type, other_id = _other_end(link, content_type, record.pk)
+        other = found.get((other_type.pk, other_id))
+        if other is None:
+            continue
+        target = registry.link_target_for(type(other))
+        rows.append(
+            {
+                "link": link,
+                "kind": link.kind,
+                "other": other,
+                "type_label": target.label if target else other._meta.verbose_name.capitalize(),
+            }
+        )
+    return rows
+
+
+def _other_end(link, content_type, object_id):
+    if link.source_type_id == content_type.pk and link.source_id == object_id:
+        return link.target_type, link.target_id
+    return link.source_type, link.source_id

@@ -47,11 +47,27 @@ class Panel:
     order: int = 100
 
 
+@dataclass(frozen=True)
+class LinkTarget:
+    """A record type others may link to from a record's "Links" section.
+
+    ``find(user, text)`` returns up to a few records of the type matching ``text`` (a number or
+    words) that ``user`` may see; ``kinds`` are the link kinds offered, e.g. ("related", "caused_by").
+    """
+
+    model: type[models.Model]
+    label: str
+    find: Callable[[Any, str], list]
+    kinds: tuple[str, ...] = ("related",)
+    order: int = 100
+
+
 @dataclass
 class Registry:
     menu: list[MenuItem] = field(default_factory=list)
     search: list[SearchProvider] = field(default_factory=list)
     panels: list[Panel] = field(default_factory=list)
+    link_targets: list[LinkTarget] = field(default_factory=list)
     demo_loaders: list[tuple[int, str, Callable[[], str]]] = field(default_factory=list)
     # (role, username, password) of the demo sign-ins, printed by `make run`.
     demo_accounts: list[tuple[str, str, str]] = field(default_factory=list)
@@ -73,6 +89,14 @@ class Registry:
 
     def panels_for(self, record: models.Model) -> list[Panel]:
         return [panel for panel in self.panels if panel.model_label == record._meta.label_lower]
+
+    def add_link_target(self, target: LinkTarget) -> None:
+        if all(existing.model is not target.model for existing in self.link_targets):
+            self.link_targets.append(target)
+            self.link_targets.sort(key=lambda entry: entry.order)
+
+    def link_target_for(self, model: type[models.Model]) -> LinkTarget | None:
+        return next((target for target in self.link_targets if target.model is model), None)
 
     def add_demo_loader(self, order: int, name: str, loader: Callable[[], str]) -> None:
         """``loader`` creates demo data idempotently and returns a one-line summary."""

@@ -7,10 +7,12 @@ AGENT = "agent"
 MANAGER = "manager"
 ADMIN = "admin"
 SECURITY = "security"
+# May declare major incidents and run them (held together with agent or manager).
+INCIDENT_MANAGER = "incident_manager"
 
-ALL_ROLES = (END_USER, AGENT, MANAGER, ADMIN, SECURITY)
+ALL_ROLES = (END_USER, AGENT, MANAGER, ADMIN, SECURITY, INCIDENT_MANAGER)
 # Roles that work in the agent UI and the API, as opposed to end users of the portal.
-STAFF_ROLES = frozenset({AGENT, MANAGER, ADMIN, SECURITY})
+STAFF_ROLES = frozenset({AGENT, MANAGER, ADMIN, SECURITY, INCIDENT_MANAGER})
 
 ROLE_LABELS = {
     END_USER: "End user",
@@ -18,6 +20,7 @@ ROLE_LABELS = {
     MANAGER: "Manager",
     ADMIN: "Administrator",
     SECURITY: "Security team",
+    INCIDENT_MANAGER: "Major incident manager",
 }
 
 
@@ -53,7 +56,7 @@ def is_staff_role(user) -> bool:
 def primary_role(user) -> str | None:
     """The role whose home page the user lands on: the most privileged one they hold."""
     held = roles_of(user)
-    for role in (ADMIN, MANAGER, SECURITY, AGENT, END_USER):
+    for role in (ADMIN, MANAGER, SECURITY, INCIDENT_MANAGER, AGENT, END_USER):
         if role in held:
             return role
     return None

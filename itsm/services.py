@@ -207,3 +207,58 @@ def attachment_add(
         attachment.file.delete(save=False)
         raise
     return attachment
+
+
+@transaction.atomic
+def link_add(*, source: models.Model, target: models.Model, actor, kind: str = "related", note: str = ""):
+    """Link two records (stored once; a second identical link is refused) and note it on both timelines."""
+    from itsm.exceptions import ConflictError
+    from itsm.models import RecordLink
+
+    if type(source) is type(target) and source.pk == target.pk:
+        raise ValidationError({"target": "A record cannot be linked to itself."})
+    source_type = ContentType.objects.get_for_model(type(source))
+    target_type = ContentType.objects.get_for_model(type(target))
+    pair = models.Q(
+        source_type=source_type, source_id=source.pk, target_type=target_type, target_id=target.pk
+    )
+    reverse = models.Q(
+        source_type=target_type, source_id=target.pk, target_type=source_type, target_id=source.pk
+    )
+    if RecordLink.objects.filter(pair | reverse, kind=kind).exists():
+        raise ConflictError(f"{_label(source)} and {_label(target)} are already linked ({kind}).")
+    link = RecordLink.objects.create(
+        source_type=source_type,
+        source_id=source.pk,
+        target_type=target_type,
+        target_id=target.pk,
+        kind=kind,
+        note=note[:500],
+        created_by=actor if actor is not None and actor.is_authenticated else None,
+    )
+    for record, other in ((source, target), (target, source)):
+        timeline_add(
+            record=record,
+            author=actor,
+            kind=TimelineEntry.Kind.SYSTEM,
+            body=f"Linked to {_label(other)} ({kind}).",
+        )
+    return link
+
+
+@transaction.atomic
+def link_remove(*, link, actor) -> None:
+    source, target = link.source, link.target
+    link.delete()
+    for record, other in ((source, target), (target, source)):
+        if record is not None and other is not None:
+            timeline_add(
+                record=record,
+                author=actor,
+                kind=TimelineEntry.Kind.SYSTEM,
+                body=f"Unlinked from {_label(other)}.",
+            )
+
+
+def _label(record) -> str:
+    return str(getattr(record, "record_label", record))

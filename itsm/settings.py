@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "itsm",
     "people",
     "configuration",
+    "incidents",
 ]
 
 MIDDLEWARE = [
@@ -178,7 +179,13 @@ CELERY_WORKER_QUEUES = env_list("CELERY_QUEUES", "default,events,timers")
 CELERY_DB_REUSE_MAX = int(os.environ.get("CELERY_DB_REUSE_MAX", "200"))
 CELERY_BEAT_SCHEDULE = {
     "kernel-heartbeat": {"task": "itsm.tasks.beat_heartbeat", "schedule": 30.0},
+    "kernel-deliver-notifications": {"task": "itsm.tasks.deliver_notifications", "schedule": 60.0},
+    "incidents-auto-close": {"task": "incidents.tasks.auto_close_resolved", "schedule": 3600.0},
+    "incidents-stakeholder-updates": {"task": "incidents.tasks.remind_stakeholder_updates", "schedule": 60.0},
 }
+
+# Days a resolved incident waits for its caller to confirm before it closes on its own [INC-10].
+INCIDENT_AUTO_CLOSE_DAYS = int(os.environ.get("INCIDENT_AUTO_CLOSE_DAYS", "5"))
 
 # --------------------------------------------------------------------------- REST API
 
@@ -279,6 +286,8 @@ else:
     # No mail server configured: mails are written to var/mail, one file per message.
     EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
     EMAIL_FILE_PATH = VAR_DIR / "mail"
+# The address people use to reach this installation; links in e-mails start with it.
+SITE_URL = os.environ.get("SITE_URL", f"http://localhost:{os.environ.get('PORT', '8000')}").rstrip("/")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "servicedesk@localhost")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 

@@ -17,3 +17,11 @@ def beat_heartbeat() -> None:
     KernelState.objects.update_or_create(
         key=BEAT_HEARTBEAT_KEY, defaults={"value": {"at": timezone.now().isoformat()}}
     )
+
+
+@shared_task(ignore_result=True)
+def deliver_notifications() -> int:
+    """E-mail pending notifications (after each commit that wrote some, and every minute by beat)."""
+    from itsm.notifications import deliver_pending
+
+    return deliver_pending()

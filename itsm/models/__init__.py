@@ -3,6 +3,8 @@
 from .attachments import Attachment, attachment_upload_to
 from .base import Record, RecordQuerySet
 from .history import ChangeRecord
+from .links import RecordLink
+from .notifications import Notification
 from .numbering import NumberedRecord, allocate_number, allocate_numbers, ensure_number_sequence
 from .state import KernelState
 from .timeline import TimelineEntry
@@ -11,8 +13,10 @@ __all__ = [
     "Attachment",
     "ChangeRecord",
     "KernelState",
+    "Notification",
     "NumberedRecord",
     "Record",
+    "RecordLink",
     "RecordQuerySet",
     "TimelineEntry",
     "allocate_number",

@@ -46,6 +46,13 @@ class Record(models.Model):
     def get_absolute_url(self) -> str:  # pragma: no cover - each concrete model defines it
         raise NotImplementedError
 
+    def internal_visible_to(self, user) -> bool:
+        """Whether ``user`` may read this record's internal parts (work notes, internal files).
+
+        Staff by default; a record may narrow it (a security incident: its caller is not told).
+        """
+        return roles.is_staff_role(user)
+
     @property
     def record_label(self) -> str:
         """How the record is named on timelines, search results and history: its number if it has one."""
