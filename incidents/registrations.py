@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from itsm import roles
-from itsm.registry import LinkTarget, SearchProvider, registry
+from itsm.registry import LinkTarget, MenuItem, SearchProvider, registry
 
 STAFF = frozenset(roles.STAFF_ROLES)
 
@@ -23,6 +23,18 @@ def _find_incidents(user, text: str) -> list:
 def register() -> None:
     from incidents.models import Incident
 
+    for order, (label, url_name, icon) in enumerate(
+        [
+            ("Incident queue", "incidents:queue", "inboxes"),
+            ("Log an incident", "incidents:create", "plus-circle"),
+            ("Major incidents", "incidents:major", "exclamation-octagon"),
+        ]
+    ):
+        registry.add_menu(
+            MenuItem(
+                section="Incidents", label=label, url_name=url_name, roles=STAFF, icon=icon, order=100 + order
+            )
+        )
     registry.add_search(
         SearchProvider(
             model=Incident,

@@ -1,0 +1,141 @@
+"""The incident FilterSet, shared by the queue page and the API (``?status=new&priority=1&group=3``).
+
+``ci_attr`` reuses the CMDB's attribute filter: incidents whose affected CIs match, e.g.
+``?ci_class=<software class id>&ci_attr=version=2.4.1``.
+"""
+
+from __future__ import annotations
+
+import datetime
+
+import django_filters
+from django.core.exceptions import ValidationError
+from django.db.models import Exists, OuterRef, Q
+from django.utils import timezone
+
+from configuration import queries as cmdb
+from configuration.filters import CIFilterForm, parse_attribute_criteria
+from configuration.models import CIClass, ConfigurationItem
+from incidents.choices import OPEN_STATUSES, Channel, Priority, Status
+from incidents.models import Category, Incident
+from itsm import roles
+from itsm.filters import RecordFilterSet
+from people.models import SupportGroup, User
+
+AGE_BUCKETS = {
+    "1d": ("Older than a day", datetime.timedelta(days=1)),
+    "3d": ("Older than 3 days", datetime.timedelta(days=3)),
+    "7d": ("Older than a week", datetime.timedelta(days=7)),
+    "30d": ("Older than 30 days", datetime.timedelta(days=30)),
+}
+
+
+class IncidentFilterForm(CIFilterForm):
+    """Parses ``ci_attr`` (syntax and sensitivity) like the CMDB's ``attr`` filter."""
+
+    column_classes = {"q": "col-12 col-md-4 col-xl-3", "ci_attr": "col-6 col-md-3 col-xl-2"}
+
+    def clean(self):
+        cleaned = super(CIFilterForm, self).clean()
+        raw = (
+            self.data.getlist("ci_attr") if hasattr(self.data, "getlist") else [self.data.get("ci_attr", "")]
+        )
+        try:
+            criteria = parse_attribute_criteria([value for value in raw if value])
+        except ValidationError as error:
+            self.add_error("ci_attr", error.messages)
+            return cleaned
+        from configuration import schema as schemas
+
+        if criteria and not schemas.can_see_sensitive(self.user):
+            sensitive = set().union(*(schemas.sensitive_keys(s) for s in schemas.all_schemas().values()))
+            hidden = sorted(set(criteria) & sensitive)
+            if hidden:
+                self.add_error("ci_attr", f"You may not filter on the sensitive attribute '{hidden[0]}'.")
+                return cleaned
+        if "ci_attr" in cleaned:
+            cleaned["ci_attr"] = criteria
+        return cleaned
+
+
+class IncidentFilterSet(RecordFilterSet):
+    status = django_filters.MultipleChoiceFilter(choices=Status.choices)
+    open = django_filters.BooleanFilter(method="filter_open", label="Open only")
+    priority = django_filters.MultipleChoiceFilter(choices=Priority.choices)
+    group = django_filters.ModelChoiceFilter(
+        field_name="assignment_group", queryset=SupportGroup.objects.filter(is_active=True), label="Group"
+    )
+    assignee = django_filters.ModelChoiceFilter(
+        queryset=User.objects.filter(is_active=True, groups__name__in=roles.STAFF_ROLES).distinct(),
+        label="Assignee",
+    )
+    unassigned = django_filters.BooleanFilter(field_name="assignee", lookup_expr="isnull", label="Unassigned")
+    service = django_filters.ModelChoiceFilter(
+        queryset=ConfigurationItem.objects.filter(ci_class__is_service=True), label="Service"
+    )
+    ci = django_filters.ModelChoiceFilter(
+        field_name="cis", queryset=ConfigurationItem.objects.all(), label="Affected CI", distinct=True
+    )
+    category = django_filters.ModelChoiceFilter(
+        queryset=Category.objects.filter(parent__isnull=True), label="Category"
+    )
+    subcategory = django_filters.ModelChoiceFilter(
+        queryset=Category.objects.filter(parent__isnull=False), label="Subcategory"
+    )
+    channel = django_filters.ChoiceFilter(choices=Channel.choices)
+    caller = django_filters.ModelChoiceFilter(queryset=User.objects.all(), label="Caller")
+    is_major = django_filters.BooleanFilter(label="Major")
+    is_security = django_filters.BooleanFilter(label="Security")
+    age = django_filters.ChoiceFilter(
+        choices=[(key, label) for key, (label, _) in AGE_BUCKETS.items()], method="filter_age", label="Age"
+    )
+    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    ci_class = django_filters.ModelChoiceFilter(
+        queryset=CIClass.objects.all(), method="filter_ci_class", label="Affected CI class"
+    )
+    ci_attr = django_filters.CharFilter(
+        method="filter_ci_attr",
+        label="Affected CI attribute",
+        help_text="key=value of an affected CI, e.g. version=2.4.1 (repeatable)",
+    )
+
+    class Meta:
+        model = Incident
+        fields = ["status", "priority", "channel", "is_major", "is_security"]
+        form = IncidentFilterForm
+
+    def get_form_class(self):
+        form_class = super().get_form_class()
+        user = getattr(getattr(self, "request", None), "user", None)
+        return type(form_class.__name__, (form_class,), {"user": user})
+
+    def filter_open(self, queryset, name, value):
+        if value is None:
+            return queryset
+        return (
+            queryset.filter(status__in=OPEN_STATUSES) if value else queryset.exclude(status__in=OPEN_STATUSES)
+        )
+
+    def filter_age(self, queryset, name, value):
+        if value not in AGE_BUCKETS:
+            return queryset
+        return queryset.filter(created_at__lt=timezone.now() - AGE_BUCKETS[value][1])
+
+    def _affected(self, cis) -> Q:
+        through = Incident.cis.through.objects.filter(incident_id=OuterRef("pk"), configurationitem__in=cis)
+        return Q(Exists(through))
+
+    def filter_ci_class(self, queryset, name, value):
+        if value is None:
+            return queryset
+        if self.form.cleaned_data.get("ci_attr"):
+            return queryset  # filter_ci_attr applies class and attributes together
+        return queryset.filter(self._affected(cmdb.cis_matching(ci_class=value)))
+
+    def filter_ci_attr(self, queryset, name, value):
+        criteria = value if isinstance(value, dict) else {}
+        if not criteria:
+            return queryset
+        ci_class = self.form.cleaned_data.get("ci_class")
+        return queryset.filter(self._affected(cmdb.cis_matching(ci_class=ci_class, attributes=criteria)))
