@@ -925,12 +925,13 @@ def incident_set_parent(*, incident: Incident, actor, parent: Incident | None) -
     if parent is not None:
         if parent.pk == locked.pk:
             raise ValidationError({"parent": "An incident cannot be its own parent."})
-        ancestor, seen = parent, set()
-        while ancestor is not None and ancestor.pk not in seen:
-            if ancestor.pk == locked.pk:
+        parent = Incident.objects.get(pk=parent.pk)  # the stored chain, not a caller's stale copy
+        ancestor_id, seen = parent.pk, set()
+        while ancestor_id is not None and ancestor_id not in seen:
+            if ancestor_id == locked.pk:
                 raise ValidationError({"parent": f"{parent.number} is already below {locked.number}."})
-            seen.add(ancestor.pk)
-            ancestor = ancestor.parent
+            seen.add(ancestor_id)
+            ancestor_id = Incident.objects.filter(pk=ancestor_id).values_list("parent_id", flat=True).first()
         if parent.status in (Status.CLOSED, Status.CANCELLED):
             raise ValidationError({"parent": f"{parent.number} is {parent.get_status_display().lower()}."})
         if parent.is_security and not locked.is_security:
