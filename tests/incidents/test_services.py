@@ -41,16 +41,16 @@ def move_to(incident, status, actor):
     """Drive an incident to ``status`` along the lifecycle."""
     steps = {
         Status.NEW: [],
-        Status.IN_PROGRESS: [dict(to=Status.IN_PROGRESS)],
-        Status.ON_HOLD: [dict(to=Status.ON_HOLD, hold_reason="awaiting_user")],
+        Status.IN_PROGRESS: [{"to": Status.IN_PROGRESS}],
+        Status.ON_HOLD: [{"to": Status.ON_HOLD, "hold_reason": "awaiting_user"}],
         Status.RESOLVED: [
-            dict(to=Status.RESOLVED, resolution_code="solved_workaround", resolution_notes="Restarted")
+            {"to": Status.RESOLVED, "resolution_code": "solved_workaround", "resolution_notes": "Restarted"}
         ],
         Status.CLOSED: [
-            dict(to=Status.RESOLVED, resolution_code="solved_workaround", resolution_notes="Restarted"),
-            dict(to=Status.CLOSED),
+            {"to": Status.RESOLVED, "resolution_code": "solved_workaround", "resolution_notes": "Restarted"},
+            {"to": Status.CLOSED},
         ],
-        Status.CANCELLED: [dict(to=Status.CANCELLED, reason="Logged twice by mistake")],
+        Status.CANCELLED: [{"to": Status.CANCELLED, "reason": "Logged twice by mistake"}],
     }
     for step in steps[status]:
         incident = services.transition(incident=incident, actor=actor, **step)
