@@ -14,7 +14,8 @@ class IncidentsConfig(AppConfig):
     verbose_name = "Incident management"
 
     def ready(self) -> None:
-        from incidents import registrations
+        from incidents import registrations, sla
 
         registrations.register()
+        sla.register()
         post_migrate.connect(_ensure_defaults, sender=self)

@@ -1,0 +1,142 @@
+"""Incidents on the service-level engine: the facts a policy matches on, the clock handler the
+engine calls back through, and the "Service levels" panel on the incident page.
+
+``servicelevels`` never imports incidents; this module (a higher layer) feeds it. After every
+incident write (``incident_changed``) the clocks are brought in line, and the live deadlines are
+copied onto the incident (``response_due_at``, ``resolve_due_at``) for queues to sort on.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.dispatch import receiver
+
+from incidents.choices import OPEN_STATUSES, Status
+from incidents.models import Incident
+from incidents.signals import incident_changed
+from itsm.registry import Panel, registry
+from servicelevels import registry as sla_registry
+from servicelevels.models import ClockState, Target
+from servicelevels.services import Facts, sync_clocks
+
+logger = logging.getLogger(__name__)
+
+
+def facts_of(incident: Incident) -> Facts:
+    categories = []
+    if incident.category_id:
+        categories.append(incident.category.name)
+        if incident.subcategory_id:
+            categories.append(f"{incident.category.name} › {incident.subcategory.name}")
+    status = incident.status
+    if status == Status.ON_HOLD and incident.hold_reason:
+        status = f"{status}:{incident.hold_reason}"
+    return Facts(
+        priority=incident.priority,
+        service_id=incident.service_id,
+        categories=tuple(categories),
+        organisation_id=incident.caller.organisation_id if incident.caller_id else None,
+        channel=incident.channel,
+        status=status,
+        responded_at=incident.responded_at,
+        resolved_at=incident.resolved_at if incident.status in (Status.RESOLVED, Status.CLOSED) else None,
+        last_public_update_at=incident.last_public_update_at,
+        is_open=incident.status in OPEN_STATUSES,
+        cancelled=incident.status == Status.CANCELLED,
+        started_at=incident.created_at,
+    )
+
+
+def sync(incident: Incident, reason: str = "") -> None:
+    clocks = sync_clocks(record=incident, facts=facts_of(incident), reason=reason)
+    deadlines = {Target.RESPONSE: None, Target.RESOLUTION: None}
+    for clock in clocks:
+        if clock.target in deadlines and clock.state == ClockState.RUNNING:
+            deadlines[clock.target] = clock.deadline
+    due = {"response_due_at": deadlines[Target.RESPONSE], "resolve_due_at": deadlines[Target.RESOLUTION]}
+    if any(getattr(incident, name) != value for name, value in due.items()):
+        Incident.objects.filter(pk=incident.pk).update(**due)
+        for name, value in due.items():
+            setattr(incident, name, value)
+
+
+@receiver(incident_changed, dispatch_uid="incidents.sla.sync")
+def _on_change(sender, incident, actor, fields, **kwargs):
+    reason = ""
+    if {"priority", "service", "category", "subcategory"} & set(fields):
+        reason = "priority, service or category changed"
+    sync(incident, reason=reason)
+
+
+# -- what the engine calls back -----------------------------------------------------------------
+
+
+def _load(pk: int):
+    return Incident.objects.select_related("assignment_group__manager", "assignee").filter(pk=pk).first()
+
+
+def _people(incident: Incident, who: str) -> list:
+    if who == "assignee":
+        return [incident.assignee] if incident.assignee_id else []
+    group = incident.assignment_group
+    if group is None:
+        return []
+    if who == "manager":
+        return [group.manager] if group.manager_id else []
+    return list(group.members.filter(is_active=True))
+
+
+def _reassign(incident: Incident, group, reason: str) -> None:
+    from incidents import services
+
+    if group is None or incident.assignment_group_id == group.pk or incident.status not in OPEN_STATUSES:
+        return
+    services.incident_escalate(incident=incident, actor=None, kind="functional", group=group, reason=reason)
+
+
+def _raise_priority(incident: Incident, reason: str) -> None:
+    from incidents import services
+
+    if incident.priority <= 1 or incident.status not in OPEN_STATUSES:
+        return
+    for change in ({"urgency": incident.urgency - 1}, {"impact": incident.impact - 1}):
+        value = next(iter(change.values()))
+        if value < 1:
+            continue
+        if (
+            services.priority_for(
+                change.get("impact", incident.impact), change.get("urgency", incident.urgency)
+            )
+            < incident.priority
+        ):
+            services.incident_update(incident=incident, actor=None, changes=change, reason=reason)
+            return
+
+
+def register() -> None:
+    sla_registry.register(
+        sla_registry.ClockHandler(
+            model=Incident,
+            load=_load,
+            label=lambda incident: f"{incident.number} P{incident.priority} {incident.short_description}",
+            people=_people,
+            reassign=_reassign,
+            raise_priority=_raise_priority,
+        )
+    )
+    registry.add_panel(
+        Panel(
+            model_label="incidents.incident",
+            title="Service levels",
+            template="servicelevels/partials/clocks.html",
+            context=lambda record, user: {"clocks": _clock_views(record)},
+            order=10,
+        )
+    )
+
+
+def _clock_views(incident):
+    from servicelevels.queries import clocks_for
+
+    return clocks_for(incident)

@@ -1,0 +1,499 @@
+"""The service-level engine's writers: choose a policy from a record's facts, start, pause, resume and
+stop its clocks, and sweep due clocks for thresholds, breaches and escalation steps.
+
+Generic by design: the record's own app calls ``sync_clocks(record=..., facts=...)`` from its
+services after every change, with the facts a policy matches on. This app never imports the apps
+whose records it times; actions on the record itself (reassign, raise priority) go through the
+handler the record's app registered (``registry.handlers``).
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import logging
+from dataclasses import dataclass, field
+
+from django.contrib.contenttypes.models import ContentType
+from django.db import connection, transaction
+from django.utils import timezone
+
+from itsm import notifications
+from servicelevels import calendars
+from servicelevels.models import (
+    Clock,
+    ClockEvent,
+    ClockState,
+    EscalationStep,
+    EventKind,
+    SLAPolicy,
+    StepAction,
+    Target,
+)
+from servicelevels.registry import handler_for
+
+logger = logging.getLogger(__name__)
+
+SWEEP_BATCH = 500
+# A clock with nothing due is still looked at this often, so a changed calendar or policy is seen.
+IDLE_RECHECK = datetime.timedelta(hours=6)
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What a policy matches on and what drives the clocks, as the record's app states it."""
+
+    priority: int | None = None
+    service_id: int | None = None
+    categories: tuple[str, ...] = ()
+    organisation_id: int | None = None
+    channel: str = ""
+    # "status" or "status:reason", matched against the policy's ``pause_on``.
+    status: str = ""
+    responded_at: datetime.datetime | None = None
+    resolved_at: datetime.datetime | None = None
+    last_public_update_at: datetime.datetime | None = None
+    is_open: bool = True
+    cancelled: bool = False
+    started_at: datetime.datetime | None = None
+    extra: dict = field(default_factory=dict)
+
+
+def matches(
+    policy: SLAPolicy, facts: Facts, service_ids: set[int] | None = None, org_ids: set[int] | None = None
+) -> bool:
+    if policy.priorities and facts.priority not in policy.priorities:
+        return False
+    if policy.channels and facts.channel not in policy.channels:
+        return False
+    if policy.categories and not set(policy.categories) & set(facts.categories):
+        return False
+    services = service_ids if service_ids is not None else set(policy.services.values_list("pk", flat=True))
+    if services and facts.service_id not in services:
+        return False
+    organisations = org_ids if org_ids is not None else set(policy.organisations.values_list("pk", flat=True))
+    return not (organisations and facts.organisation_id not in organisations)
+
+
+def policy_for(facts: Facts) -> SLAPolicy | None:
+    """The first active policy, by order, whose every condition holds."""
+    policies = (
+        SLAPolicy.objects.filter(is_active=True)
+        .select_related("calendar")
+        .prefetch_related("services", "organisations")
+    )
+    for policy in policies:
+        service_ids = {s.pk for s in policy.services.all()}
+        org_ids = {o.pk for o in policy.organisations.all()}
+        if matches(policy, facts, service_ids, org_ids):
+            return policy
+    return None
+
+
+def _event(clock: Clock, kind: str, at: datetime.datetime, key: str = "", **detail) -> bool:
+    """Record an event; with a key, only once per clock (the partial unique constraint decides,
+    so two sweeps racing cannot both record it). Returns whether this call recorded it."""
+    if not key:
+        ClockEvent.objects.create(clock=clock, kind=kind, at=at, detail=detail)
+        return True
+    table = ClockEvent._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (clock_id, kind, key, at, recorded_at, detail) "  # noqa: S608 - our table name
+            "VALUES (%s, %s, %s, %s, now(), %s) ON CONFLICT DO NOTHING RETURNING id",
+            [clock.pk, kind, key, at, json.dumps(detail, default=str)],
+        )
+        return cursor.fetchone() is not None
+
+
+def _pauses(policy: SLAPolicy, facts: Facts) -> bool:
+    status = facts.status
+    base = status.split(":", 1)[0]
+    return status in policy.pause_on or base in policy.pause_on
+
+
+def _stop_reason(target: str, facts: Facts) -> tuple[str, datetime.datetime | None]:
+    """Whether the record's facts meet (or cancel) a target: ("met"|"cancelled"|"", when)."""
+    if facts.cancelled:
+        return ClockState.CANCELLED, None
+    if target == Target.RESPONSE and facts.responded_at is not None:
+        return ClockState.MET, facts.responded_at
+    if target == Target.RESOLUTION and facts.resolved_at is not None:
+        return ClockState.MET, facts.resolved_at
+    if target in (Target.RESPONSE, Target.UPDATE) and not facts.is_open:
+        return ClockState.CANCELLED, None
+    return "", None
+
+
+@transaction.atomic
+def sync_clocks(
+    *, record, facts: Facts, now: datetime.datetime | None = None, reason: str = ""
+) -> list[Clock]:
+    """Bring a record's clocks in line with its facts. Idempotent: calling it twice changes nothing.
+
+    * no live clock for a target the policy sets: start one (from ``facts.started_at``);
+    * a different policy now applies (priority, service... changed): switch, keeping the elapsed
+      business time, and record the change with the old and new deadline;
+    * the status pauses or resumes per the policy's ``pause_on``;
+    * a milestone meets a clock (responded, resolved); a resolved record that reopens resumes its
+      resolution clock with the time already counted; the update clock restarts after each public
+      update; cancellation cancels.
+    """
+    now = now or timezone.now()
+    content_type = ContentType.objects.get_for_model(type(record))
+    policy = policy_for(facts)
+    clocks = {
+        clock.target: clock
+        for clock in Clock.objects.select_for_update()
+        .filter(content_type=content_type, object_id=record.pk)
+        .exclude(state=ClockState.CANCELLED)
+        .order_by("target", "-started_at")
+    }
+    live = []
+    for target in Target.values:
+        clock = clocks.get(target)
+        minutes = policy.minutes_for(target) if policy else None
+        stop, stopped_at = _stop_reason(target, facts)
+        if clock is not None and clock.state == ClockState.MET:
+            if target == Target.RESOLUTION and not stop and facts.is_open:
+                _resume(clock, now, "reopened")
+            elif (
+                target == Target.UPDATE
+                and facts.is_open
+                and facts.last_public_update_at
+                and (clock.stopped_at is None or facts.last_public_update_at > clock.stopped_at)
+            ):
+                clock = None  # the previous interval was met; a new one starts below
+            else:
+                continue
+        if clock is None:
+            if minutes is None or stop or not facts.is_open and target != Target.RESOLUTION:
+                continue
+            if target == Target.RESOLUTION and facts.resolved_at is not None:
+                continue
+            start = facts.started_at or now
+            if target == Target.UPDATE:
+                start = max(filter(None, (facts.last_public_update_at, facts.started_at)), default=now)
+            clock = _start(record, content_type, target, policy, minutes, start, now)
+        elif minutes is None or policy is None:
+            _stop(clock, ClockState.CANCELLED, now, reason or "no policy sets this target any more")
+            continue
+        elif clock.policy_id != policy.pk or clock.target_seconds != minutes * 60:
+            _change_policy(clock, policy, minutes, now, reason)
+        if stop:
+            _stop(clock, stop, stopped_at or now, reason)
+            continue
+        if (
+            target == Target.UPDATE
+            and facts.last_public_update_at
+            and facts.last_public_update_at > clock.started_at
+        ):
+            _stop(clock, ClockState.MET, facts.last_public_update_at, "public update")
+            clock = _start(record, content_type, target, policy, minutes, facts.last_public_update_at, now)
+        should_pause = _pauses(clock.policy, facts)
+        if should_pause and clock.state == ClockState.RUNNING:
+            _pause(clock, now, facts.status)
+        elif not should_pause and clock.state == ClockState.PAUSED:
+            _resume(clock, now, facts.status)
+        live.append(clock)
+    return live
+
+
+def _start(record, content_type, target, policy, minutes, start, now) -> Clock:
+    schedule = calendars.schedule_for(policy.calendar)
+    clock = Clock.objects.create(
+        content_type=content_type,
+        object_id=record.pk,
+        target=target,
+        policy=policy,
+        calendar=policy.calendar,
+        target_seconds=minutes * 60,
+        started_at=start,
+        running_since=start,
+        elapsed_seconds=0,
+        deadline=schedule.add(start, minutes * 60),
+    )
+    _event(clock, EventKind.STARTED, start, policy=policy.name, deadline=clock.deadline.isoformat())
+    _plan(clock, now)
+    clock.save()
+    return clock
+
+
+def _stop(clock: Clock, state: str, at: datetime.datetime, reason: str = "") -> None:
+    if clock.state == ClockState.RUNNING and clock.running_since is not None:
+        schedule = calendars.schedule_for(clock.calendar)
+        clock.elapsed_seconds += schedule.business_seconds(clock.running_since, max(at, clock.running_since))
+    clock.state = state
+    clock.running_since = None
+    clock.stopped_at = at
+    clock.next_check_at = None
+    clock.version += 1
+    clock.save()
+    kind = EventKind.MET if state == ClockState.MET else EventKind.CANCELLED
+    _event(
+        clock,
+        kind,
+        at,
+        reason=reason,
+        elapsed_seconds=round(clock.elapsed_seconds),
+        breached=clock.is_breached,
+    )
+
+
+def _pause(clock: Clock, now: datetime.datetime, why: str) -> None:
+    schedule = calendars.schedule_for(clock.calendar)
+    clock.elapsed_seconds += schedule.business_seconds(clock.running_since, now)
+    clock.state = ClockState.PAUSED
+    clock.running_since = None
+    clock.deadline = None
+    clock.next_check_at = None
+    clock.version += 1
+    clock.save()
+    _event(clock, EventKind.PAUSED, now, reason=why, elapsed_seconds=round(clock.elapsed_seconds))
+
+
+def _resume(clock: Clock, now: datetime.datetime, why: str) -> None:
+    schedule = calendars.schedule_for(clock.calendar)
+    clock.state = ClockState.RUNNING
+    clock.running_since = now
+    clock.stopped_at = None
+    remaining = max(clock.target_seconds - clock.elapsed_seconds, 0)
+    clock.deadline = schedule.add(now, remaining) if remaining else clock.deadline or now
+    clock.version += 1
+    _plan(clock, now)
+    clock.save()
+    _event(clock, EventKind.RESUMED, now, reason=why, deadline=clock.deadline.isoformat())
+
+
+def _change_policy(
+    clock: Clock, policy: SLAPolicy, minutes: int, now: datetime.datetime, reason: str
+) -> None:
+    """Switch to another policy/target keeping the business time counted so far."""
+    old_schedule = calendars.schedule_for(clock.calendar)
+    if clock.state == ClockState.RUNNING and clock.running_since is not None:
+        clock.elapsed_seconds += old_schedule.business_seconds(clock.running_since, now)
+        clock.running_since = now
+    old = {
+        "policy": clock.policy.name,
+        "target_seconds": clock.target_seconds,
+        "deadline": clock.deadline.isoformat() if clock.deadline else None,
+    }
+    clock.policy = policy
+    clock.calendar = policy.calendar
+    clock.target_seconds = minutes * 60
+    if clock.state == ClockState.RUNNING:
+        schedule = calendars.schedule_for(policy.calendar)
+        remaining = max(clock.target_seconds - clock.elapsed_seconds, 0)
+        clock.deadline = schedule.add(now, remaining)
+        _plan(clock, now)
+    clock.version += 1
+    clock.save()
+    _event(
+        clock,
+        EventKind.POLICY_CHANGED,
+        now,
+        reason=reason,
+        old=old,
+        new={
+            "policy": policy.name,
+            "target_seconds": clock.target_seconds,
+            "deadline": clock.deadline.isoformat() if clock.deadline else None,
+        },
+        elapsed_seconds=round(clock.elapsed_seconds),
+    )
+
+
+# -- the plan: when does a running clock next need looking at? -----------------------------------
+
+
+@dataclass(frozen=True)
+class Due:
+    key: str
+    kind: str
+    at: datetime.datetime
+    percent: int
+    step: EscalationStep | None = None
+    repeat: int = 0
+
+
+def _due_items(clock: Clock) -> list[Due]:
+    """Every threshold, the breach, and every escalation step (with repeats) of a running clock,
+    with the instant each falls due in business time."""
+    schedule = calendars.schedule_for(clock.calendar)
+    policy = clock.policy
+    items = []
+
+    def instant(percent: int) -> datetime.datetime:
+        owed = clock.target_seconds * percent / 100 - clock.elapsed_seconds
+        return schedule.add(clock.running_since, owed) if owed > 0 else clock.running_since
+
+    for percent in sorted(set(policy.warning_percents or [])):
+        items.append(
+            Due(key=f"threshold:{percent}", kind=EventKind.THRESHOLD, at=instant(percent), percent=percent)
+        )
+    items.append(Due(key="breach", kind=EventKind.BREACHED, at=instant(100), percent=100))
+    if policy.escalation_policy_id:
+        for step in _steps(policy.escalation_policy_id):
+            base = instant(step.at_percent) + datetime.timedelta(minutes=step.delay_minutes)
+            for repeat in range(0, (step.max_repeats or 0) + 1):
+                at = base + datetime.timedelta(minutes=(step.repeat_every_minutes or 0) * repeat)
+                items.append(
+                    Due(
+                        key=f"step:{step.pk}:{repeat}",
+                        kind=EventKind.ESCALATION,
+                        at=at,
+                        percent=step.at_percent,
+                        step=step,
+                        repeat=repeat,
+                    )
+                )
+    return items
+
+
+_STEP_CACHE: dict[int, tuple[float, list[EscalationStep]]] = {}
+
+
+def _steps(policy_id: int) -> list[EscalationStep]:
+    import time
+
+    cached = _STEP_CACHE.get(policy_id)
+    if cached and time.monotonic() - cached[0] < 30:
+        return cached[1]
+    steps = list(
+        EscalationStep.objects.filter(policy_id=policy_id).prefetch_related("users").select_related("group")
+    )
+    _STEP_CACHE[policy_id] = (time.monotonic(), steps)
+    return steps
+
+
+def _plan(clock: Clock, now: datetime.datetime) -> None:
+    """Set ``next_check_at`` to the earliest item not yet recorded (or an idle re-check)."""
+    if clock.state != ClockState.RUNNING:
+        clock.next_check_at = None
+        return
+    done = (
+        set(ClockEvent.objects.filter(clock=clock).exclude(key="").values_list("key", flat=True))
+        if clock.pk
+        else set()
+    )
+    pending = [item.at for item in _due_items(clock) if item.key not in done]
+    clock.next_check_at = min(pending) if pending else now + IDLE_RECHECK
+
+
+# -- the sweep ------------------------------------------------------------------------------------
+
+
+@dataclass
+class SweepResult:
+    clocks: int = 0
+    events: int = 0
+    notifications: int = 0
+    deferred: int = 0
+
+
+def sweep(*, now: datetime.datetime | None = None, batch: int = SWEEP_BATCH) -> SweepResult:
+    """Process every running clock whose ``next_check_at`` has come, in batches locked with
+    ``SELECT ... FOR UPDATE SKIP LOCKED`` (two sweeps at once share the work, never repeat it).
+
+    For each: record the thresholds, breach and escalation steps now due (each once: unique key),
+    run the steps, and plan the next check. Outside the calendar's hours a notification or step is
+    deferred to the next opening unless the policy is 24x7 or says ``notify_24x7``; the
+    threshold/breach itself is recorded when due either way."""
+    result = SweepResult()
+    while True:
+        moment = now or timezone.now()
+        with transaction.atomic():
+            due = list(
+                Clock.objects.select_for_update(skip_locked=True, of=("self",))
+                .filter(state=ClockState.RUNNING, next_check_at__lte=moment)
+                .select_related("policy", "calendar", "policy__escalation_policy", "content_type")
+                .order_by("next_check_at")[:batch]
+            )
+            for clock in due:
+                _process(clock, moment, result)
+            result.clocks += len(due)
+        if len(due) < batch:
+            return result
+
+
+def _process(clock: Clock, now: datetime.datetime, result: SweepResult) -> None:
+    schedule = calendars.schedule_for(clock.calendar)
+    done = set(ClockEvent.objects.filter(clock=clock).exclude(key="").values_list("key", flat=True))
+    quiet_hours = not (clock.policy.notify_24x7 or clock.calendar.is_24x7) and not schedule.is_open(now)
+    deferred_until = None
+    for item in sorted(_due_items(clock), key=lambda i: i.at):
+        if item.key in done or item.at > now:
+            continue
+        if item.kind == EventKind.ESCALATION and quiet_hours:
+            deferred_until = schedule.next_open(now)
+            result.deferred += 1
+            continue
+        if not _event(
+            clock,
+            item.kind,
+            item.at,
+            item.key,
+            percent=item.percent,
+            late_seconds=round((now - item.at).total_seconds()),
+        ):
+            continue
+        result.events += 1
+        if item.kind == EventKind.BREACHED and clock.breached_at is None:
+            clock.breached_at = item.at
+        result.notifications += _act(clock, item, quiet_hours)
+    _plan(clock, now)
+    if deferred_until is not None:
+        clock.next_check_at = (
+            min(clock.next_check_at, deferred_until) if clock.next_check_at else deferred_until
+        )
+        clock.next_check_at = max(clock.next_check_at, deferred_until)
+    clock.save(update_fields=["breached_at", "next_check_at"])
+
+
+def _act(clock: Clock, item: Due, quiet_hours: bool) -> int:
+    """Notify for thresholds and breaches; run an escalation step. Returns notifications written."""
+    handler = handler_for(clock.content_type)
+    record = handler.load(clock.object_id) if handler else None
+    if record is None:
+        return 0
+    label = {Target.RESPONSE: "response", Target.RESOLUTION: "resolution", Target.UPDATE: "update"}[
+        clock.target
+    ]
+    if item.kind in (EventKind.THRESHOLD, EventKind.BREACHED):
+        if quiet_hours:
+            return 0  # recorded; the escalation steps carry the out-of-hours reach when the policy wants it
+        people = handler.people(record, "assignee") or handler.people(record, "group")
+        what = "breached" if item.kind == EventKind.BREACHED else f"at {item.percent}%"
+        return notifications.notify(
+            people,
+            subject=f"SLA {label} {what}: {handler.label(record)}"[:200],
+            body=f"The {label} target of {handler.label(record)} is {what} (deadline {clock.deadline:%Y-%m-%d %H:%M} UTC).",
+            record=record,
+            key=f"clock:{clock.pk}:{item.key}",
+        )
+    step = item.step
+    action = step.action
+    if action in (
+        StepAction.NOTIFY_ASSIGNEE,
+        StepAction.NOTIFY_GROUP,
+        StepAction.NOTIFY_MANAGER,
+        StepAction.NOTIFY_USERS,
+    ):
+        who = {
+            StepAction.NOTIFY_ASSIGNEE: lambda: handler.people(record, "assignee"),
+            StepAction.NOTIFY_GROUP: lambda: handler.people(record, "group"),
+            StepAction.NOTIFY_MANAGER: lambda: handler.people(record, "manager"),
+            StepAction.NOTIFY_USERS: lambda: list(step.users.all()),
+        }[action]()
+        return notifications.notify(
+            who,
+            subject=f"Escalation ({label} {item.percent}%): {handler.label(record)}"[:200],
+            body=f"{step.get_action_display()} - {handler.label(record)} has reached {item.percent}% of its {label} target.",
+            record=record,
+            key=f"clock:{clock.pk}:{item.key}",
+        )
+    if action == StepAction.REASSIGN:
+        handler.reassign(record, step.group, f"SLA escalation: {label} at {item.percent}%")
+    elif action == StepAction.RAISE_PRIORITY:
+        handler.raise_priority(record, f"SLA escalation: {label} at {item.percent}%")
+    return 0
