@@ -12,6 +12,8 @@ import django_filters
 from django.core.exceptions import ValidationError
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 
 from configuration import queries as cmdb
 from configuration.filters import CIFilterForm, parse_attribute_criteria
@@ -126,6 +128,7 @@ class IncidentFilterSet(RecordFilterSet):
         through = Incident.cis.through.objects.filter(incident_id=OuterRef("pk"), configurationitem__in=cis)
         return Q(Exists(through))
 
+    @extend_schema_field(OpenApiTypes.INT)
     def filter_ci_class(self, queryset, name, value):
         if value is None:
             return queryset

@@ -38,6 +38,7 @@ from incidents.models import (
     PostIncidentReview,
     PriorityMatrixEntry,
     RoutingRule,
+    SavedView,
     StatusPeriod,
     SwarmMember,
 )
@@ -589,9 +590,21 @@ def incident_resolve(
     )
 
 
+@transaction.atomic
 def incident_reopen(*, incident, actor, reason: str, expected_version=None) -> Incident:
+    """Reopen a resolved incident (resolved -> in progress). Only a resolved one: "reopening" a new or
+    on-hold incident would otherwise pass as a start."""
+    locked = _lock(incident, expected_version)
+    if locked.status != Status.RESOLVED:
+        refused = TransitionNotAllowed(
+            current=locked.status, requested=Status.IN_PROGRESS, allowed=TRANSITIONS[locked.status]
+        )
+        refused.message = (
+            f"{locked.number} is {locked.get_status_display().lower()}; only a resolved incident is reopened."
+        )
+        raise refused
     return transition(
-        incident=incident,
+        incident=locked,
         actor=actor,
         to=Status.IN_PROGRESS,
         reason=reason,
@@ -1316,3 +1329,29 @@ def bulk_apply(*, incidents: Iterable[Incident], actor, action: str, **params) -
         else:
             result.done.append(incident.number)
     return result
+
+
+# -- saved queue views ----------------------------------------------------------------------------
+
+
+@transaction.atomic
+def saved_view_save(*, user, name: str, query: str = "", view: SavedView | None = None) -> SavedView:
+    """Save a queue view of ``user`` under a name (unique per user), or rename / change ``view``."""
+    name = (name or "").strip()
+    if not name:
+        raise ValidationError({"name": "Name the view."})
+    taken = SavedView.objects.filter(user=user, name=name)
+    if view is not None:
+        taken = taken.exclude(pk=view.pk)
+    if taken.exists():
+        raise ValidationError({"name": f"You already have a view named '{name}'."})
+    view = view if view is not None else SavedView(user=user)
+    view.name, view.query = name, (query or "").strip().lstrip("?")
+    view.full_clean()
+    view.save()
+    return view
+
+
+def saved_view_delete(*, view: SavedView) -> None:
+    """Delete one of a user's saved views (a personal preference: no history kept)."""
+    view.delete()

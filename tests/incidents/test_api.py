@@ -1,0 +1,750 @@
+"""The incidents REST API: list and filters, create with routing and intake answers, edits with
+optimistic locking, every action allowed and refused, security visibility, major incidents, links,
+suggestions, bulk, reference data and saved views."""
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from configuration import services as cmdb
+from configuration.models import CIClass
+from incidents import services
+from incidents.choices import TRANSITIONS, QuestionKind, Status
+from incidents.models import Incident, PriorityMatrixEntry, SavedView
+from itsm import roles
+from itsm.models import Notification, RecordLink, TimelineEntry
+from tests.factories import SupplierFactory, SupportGroupFactory, UserFactory
+from tests.incidents.factories import (
+    CategoryFactory,
+    IntakeQuestionFactory,
+    RoutingRuleFactory,
+    group_with,
+    make_incident,
+)
+
+pytestmark = pytest.mark.django_db
+
+API = "/api/v1/incidents/"
+
+
+def url(incident, action=""):
+    return f"{API}{incident.pk}/" + (f"{action}/" if action else "")
+
+
+def resolved(incident, actor):
+    return services.incident_resolve(
+        incident=incident, actor=actor, resolution_code="solved_workaround", resolution_notes="Restarted"
+    )
+
+
+@pytest.fixture
+def desk(agent):
+    return group_with(agent, name="Service desk")
+
+
+@pytest.fixture
+def security_agent(db):
+    return UserFactory(username="sec1", roles=[roles.AGENT, roles.SECURITY])
+
+
+@pytest.fixture
+def incident_manager(db):
+    return UserFactory(username="mim1", roles=[roles.AGENT, roles.INCIDENT_MANAGER])
+
+
+# -- list and detail ---------------------------------------------------------------------------
+
+
+def test_list_is_lean_newest_first_and_filtered(api_as, agent, desk):
+    first = make_incident(agent, short_description="Printer jams", assignment_group=desk, assignee=agent)
+    second = make_incident(agent, short_description="VPN down", impact=1, urgency=1)
+    response = api_as(agent).get(API)
+    assert response.status_code == 200
+    rows = response.data["results"]
+    assert [row["number"] for row in rows] == [second.number, first.number]
+    assert rows[1]["assignment_group_name"] == "Service desk"
+    assert rows[1]["assignee_name"] == agent.get_full_name()
+    assert "description" not in rows[0] and "next" in response.data
+    only_p1 = api_as(agent).get(API, {"priority": 1}).data["results"]
+    assert [row["number"] for row in only_p1] == [second.number]
+    by_text = api_as(agent).get(API, {"q": "printer"}).data["results"]
+    assert [row["number"] for row in by_text] == [first.number]
+    by_priority = api_as(agent).get(API, {"ordering": "priority"}).data["results"]
+    assert [row["number"] for row in by_priority] == [second.number, first.number]
+
+
+def test_bad_filter_is_400_naming_it(api_as, agent):
+    response = api_as(agent).get(API, {"group": "999999", "status": "sleeping"})
+    assert response.status_code == 400
+    assert {"group", "status"} <= set(response.data["errors"])
+
+
+def test_cursor_pages_by_priority_are_stable(api_as, agent):
+    made = [make_incident(agent, impact=4, urgency=3) for _ in range(5)]
+    client = api_as(agent)
+    seen, page = [], client.get(API, {"ordering": "priority", "page_size": 2})
+    while True:
+        seen += [row["id"] for row in page.data["results"]]
+        if not page.data["next"]:
+            break
+        page = client.get(page.data["next"])
+    assert sorted(seen) == sorted(i.pk for i in made) and len(seen) == 5
+
+
+def _grow(actor, group, count):
+    service = cmdb.ci_create(actor=None, ci_class=CIClass.objects.get(slug="business-service"), name="Mail")
+    caller = UserFactory(roles=[roles.END_USER])
+    for n in range(count):
+        make_incident(
+            actor,
+            short_description=f"Mail bounces {n}",
+            caller=caller,
+            service=service,
+            assignment_group=group,
+            assignee=actor,
+        )
+
+
+def test_list_query_count_is_pinned_and_constant(api_as, agent, desk, django_assert_num_queries):
+    client = api_as(agent)
+    _grow(agent, desk, 5)
+    # token, roles, the page: the same for 5 rows as for 30.
+    with django_assert_num_queries(3):
+        assert len(client.get(API).data["results"]) == 5
+    _grow(agent, desk, 25)
+    with django_assert_num_queries(3):
+        assert len(client.get(API).data["results"]) == 30
+
+
+def test_detail_has_etag_and_everything(api_as, agent, desk):
+    incident = make_incident(agent, assignment_group=desk, description="Since this morning")
+    response = api_as(agent).get(url(incident))
+    assert response.status_code == 200
+    assert response["ETag"] == '"1"'
+    data = response.data
+    assert data["description"] == "Since this morning" and data["status"] == "new"
+    assert data["allowed_transitions"] == sorted(TRANSITIONS[Status.NEW])
+    assert data["assignment_group_name"] == "Service desk" and data["swarm"] == []
+
+
+def test_unknown_or_malformed_id_is_404(api_as, agent):
+    assert api_as(agent).get(f"{API}999999/").status_code == 404
+    assert api_as(agent).get(f"{API}abc/").status_code == 404
+
+
+def test_end_user_cannot_use_the_incident_api(api_as, end_user, agent):
+    incident = make_incident(agent, caller=end_user)
+    assert api_as(end_user).get(url(incident)).status_code == 403
+    assert api_as(end_user).get(API).status_code == 403
+
+
+def test_delete_is_not_offered(api_as, admin_user, agent):
+    assert api_as(admin_user).delete(url(make_incident(agent))).status_code == 405
+
+
+# -- create --------------------------------------------------------------------------------------
+
+
+def test_create_prioritises_and_routes(api_as, agent):
+    network = CategoryFactory(name="Network")
+    team = SupportGroupFactory(name="Network team")
+    RoutingRuleFactory(category=network, assignment_group=team)
+    watcher = UserFactory(roles=[roles.END_USER])
+    response = api_as(agent).post(
+        API,
+        {
+            "short_description": "Switch down on floor 3",
+            "category": network.pk,
+            "impact": 2,
+            "urgency": 1,
+            "watchers": [watcher.pk],
+        },
+    )
+    assert response.status_code == 201, response.data
+    data = response.data
+    assert data["number"].startswith("INC") and data["priority"] == 2 and data["version"] == 1
+    assert data["assignment_group"] == team.pk and data["channel"] == "api"
+    assert data["watchers"] == [watcher.pk]
+    assert response["ETag"] == '"1"'
+    incident = Incident.objects.get(pk=data["id"])
+    assert incident.hops.get().kind == "routed" and incident.created_by == agent
+
+
+def test_create_with_intake_answers(api_as, agent):
+    vpn = CategoryFactory(name="VPN")
+    required = IntakeQuestionFactory(category=vpn, order=1, kind=QuestionKind.YES_NO, required=True)
+    where = IntakeQuestionFactory(category=vpn, order=2, kind=QuestionKind.CHOICE, choices=["Home", "Office"])
+    client = api_as(agent)
+    questions = client.get(f"{API}intake-questions/", {"category": vpn.pk})
+    assert [q["id"] for q in questions.data] == [required.pk, where.pk]
+    missing = client.post(
+        API, {"short_description": "VPN", "category": vpn.pk, "answers": {str(where.pk): "Home"}}
+    )
+    assert missing.status_code == 400
+    assert f"answer_{required.pk}" in missing.data["errors"]
+    ok = client.post(
+        API,
+        {
+            "short_description": "VPN",
+            "category": vpn.pk,
+            "answers": {str(required.pk): "yes", str(where.pk): "Office"},
+        },
+    )
+    assert ok.status_code == 201, ok.data
+    assert [a["answer"] for a in ok.data["intake_answers"]] == ["yes", "Office"]
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({}, "short_description"),
+        ({"short_description": "x", "impact": 9}, "impact"),
+        ({"short_description": "x", "category": "abc"}, "category"),
+        ({"short_description": "x", "cis": "not a list"}, "cis"),
+        ({"short_description": "x", "answers": ["a"]}, "answers"),
+        ({"short_description": "x", "answers": {"not-a-question": "a"}}, "answers"),
+        ({"short_description": "x", "status": "resolved"}, "status"),
+        ({"short_description": "x", "contact_email": "nope"}, "contact_email"),
+    ],
+)
+def test_create_bad_input_is_400_naming_the_field(api_as, agent, body, field):
+    response = api_as(agent).post(API, body)
+    assert response.status_code == 400, response.data
+    assert field in response.data["errors"]
+
+
+def test_create_refuses_a_subcategory_as_category_and_a_non_service(api_as, agent):
+    hardware = CategoryFactory(name="Hardware")
+    laptop = CategoryFactory(name="Laptop", parent=hardware)
+    server = cmdb.ci_create(actor=None, ci_class=CIClass.objects.get(slug="server"), name="srv-9")
+    response = api_as(agent).post(
+        API, {"short_description": "x", "category": laptop.pk, "service": server.pk}
+    )
+    assert response.status_code == 400
+    assert {"category", "service"} <= set(response.data["errors"])
+
+
+def test_create_with_assignee_outside_the_group_is_400(api_as, agent, desk):
+    other = UserFactory(roles=[roles.AGENT])
+    response = api_as(agent).post(
+        API, {"short_description": "x", "assignment_group": desk.pk, "assignee": other.pk}
+    )
+    assert response.status_code == 400 and "assignee" in response.data["errors"]
+
+
+# -- edit and optimistic locking ---------------------------------------------------------------
+
+
+def test_priority_change_needs_a_reason(api_as, agent):
+    incident = make_incident(agent, impact=1, urgency=1)
+    client = api_as(agent)
+    refused = client.patch(url(incident), {"impact": 4})
+    assert refused.status_code == 400 and "reason" in refused.data["errors"]
+    done = client.patch(url(incident), {"impact": 4, "reason": "One user only"})
+    assert done.status_code == 200, done.data
+    assert done.data["priority"] == 3 and done.data["version"] == 2 and done["ETag"] == '"2"'
+
+
+def test_patch_refuses_action_fields(api_as, agent, desk):
+    incident = make_incident(agent)
+    response = api_as(agent).patch(url(incident), {"assignment_group": desk.pk, "status": "closed"})
+    assert response.status_code == 400
+    assert {"assignment_group", "status"} <= set(response.data["errors"])
+
+
+def test_stale_version_is_409_by_body_or_if_match(api_as, agent, manager):
+    incident = make_incident(agent)
+    assert api_as(manager).patch(url(incident), {"description": "a", "version": 1}).status_code == 200
+    stale = api_as(agent).patch(url(incident), {"description": "b", "version": 1})
+    assert stale.status_code == 409 and stale.data["code"] == "stale_version"
+    assert stale.data["current_version"] == 2
+    stale_header = api_as(agent).patch(url(incident), {"description": "b"}, HTTP_IF_MATCH='"1"')
+    assert stale_header.status_code == 409
+    fresh = api_as(agent).patch(url(incident), {"description": "b"}, HTTP_IF_MATCH='"2"')
+    assert fresh.status_code == 200
+    assert Incident.objects.get(pk=incident.pk).description == "b"
+
+
+def test_put_replaces_the_editable_fields(api_as, agent):
+    incident = make_incident(agent, description="old")
+    response = api_as(agent).put(url(incident), {"short_description": "New title", "version": 1})
+    assert response.status_code == 200, response.data
+    assert response.data["short_description"] == "New title"
+    missing = api_as(agent).put(url(incident), {"description": "no title"})
+    assert missing.status_code == 400 and "short_description" in missing.data["errors"]
+
+
+def test_closed_incident_cannot_be_edited(api_as, agent):
+    incident = services.incident_close(incident=resolved(make_incident(agent), agent), actor=agent)
+    response = api_as(agent).patch(url(incident), {"description": "late"})
+    assert response.status_code == 409
+
+
+# -- lifecycle actions -------------------------------------------------------------------------
+
+
+def test_start_hold_resolve_reopen_close(api_as, agent):
+    incident = make_incident(agent)
+    client = api_as(agent)
+    started = client.post(url(incident, "start"), {"version": 1})
+    assert started.status_code == 200 and started.data["status"] == "in_progress"
+    no_reason = client.post(url(incident, "hold"), {})
+    assert no_reason.status_code == 400 and "hold_reason" in no_reason.data["errors"]
+    held = client.post(url(incident, "hold"), {"hold_reason": "awaiting_user", "reason": "Asked for logs"})
+    assert held.data["status"] == "on_hold" and held.data["hold_reason"] == "awaiting_user"
+    assert client.post(url(incident, "start")).data["status"] == "in_progress"
+    bad = client.post(url(incident, "resolve"), {"resolution_code": "magic"})
+    assert bad.status_code == 400 and "resolution_code" in bad.data["errors"]
+    no_notes = client.post(url(incident, "resolve"), {"resolution_code": "solved_permanently"})
+    assert no_notes.status_code == 400 and "resolution_notes" in no_notes.data["errors"]
+    done = client.post(
+        url(incident, "resolve"), {"resolution_code": "solved_permanently", "resolution_notes": "Fixed"}
+    )
+    assert done.data["status"] == "resolved" and done.data["confirmation"] == "pending"
+    no_why = client.post(url(incident, "reopen"), {})
+    assert no_why.status_code == 400 and "reason" in no_why.data["errors"]
+    reopened = client.post(url(incident, "reopen"), {"reason": "Back again"})
+    assert reopened.data["status"] == "in_progress" and reopened.data["reopen_count"] == 1
+    resolved(Incident.objects.get(pk=incident.pk), agent)
+    closed = client.post(url(incident, "close"))
+    assert closed.status_code == 200 and closed.data["status"] == "closed"
+    assert closed.data["allowed_transitions"] == []
+
+
+def test_illegal_transition_is_409_with_the_allowed_ones(api_as, agent):
+    incident = make_incident(agent)
+    response = api_as(agent).post(url(incident, "close"))
+    assert response.status_code == 409
+    assert response.data["code"] == "transition_not_allowed"
+    assert response.data["allowed"] == sorted(TRANSITIONS[Status.NEW])
+    assert response.data["current"] == "new" and response.data["requested"] == "closed"
+    reopen = api_as(agent).post(url(incident, "reopen"), {"reason": "x"})
+    assert reopen.status_code == 409 and reopen.data["code"] == "transition_not_allowed"
+
+
+def test_action_with_stale_version_is_409(api_as, agent):
+    incident = make_incident(agent)
+    services.incident_update(incident=incident, actor=agent, changes={"description": "v2"})
+    response = api_as(agent).post(url(incident, "start"), {"version": 1})
+    assert response.status_code == 409 and response.data["code"] == "stale_version"
+    by_header = api_as(agent).post(url(incident, "start"), HTTP_IF_MATCH='"1"')
+    assert by_header.status_code == 409
+    assert Incident.objects.get(pk=incident.pk).status == Status.NEW
+
+
+def test_unknown_action_fields_are_400(api_as, agent):
+    response = api_as(agent).post(url(make_incident(agent), "start"), {"status": "closed"})
+    assert response.status_code == 400 and "status" in response.data["errors"]
+
+
+def test_cancel_needs_a_reason(api_as, agent):
+    incident = make_incident(agent)
+    client = api_as(agent)
+    refused = client.post(url(incident, "cancel"), {"reason": " "})
+    assert refused.status_code == 400 and "reason" in refused.data["errors"]
+    done = client.post(url(incident, "cancel"), {"reason": "Logged twice"})
+    assert done.data["status"] == "cancelled"
+
+
+def test_only_the_caller_confirms(api_as, agent, manager):
+    incident = resolved(make_incident(agent, caller=manager), agent)
+    refused = api_as(agent).post(url(incident, "confirm"))
+    assert refused.status_code == 403 and "caller" in refused.data["detail"]
+    done = api_as(manager).post(url(incident, "confirm"))
+    assert done.status_code == 200
+    assert done.data["status"] == "closed" and done.data["confirmation"] == "confirmed"
+    again = api_as(manager).post(url(incident, "confirm"))
+    assert again.status_code == 409 and again.data["allowed"] == []
+
+
+# -- assignment and escalation -----------------------------------------------------------------
+
+
+def test_assign(api_as, agent, desk):
+    other = UserFactory(roles=[roles.AGENT])
+    second = group_with(other, name="2nd line")
+    incident = make_incident(agent, assignment_group=desk)
+    client = api_as(agent)
+    outsider = client.post(url(incident, "assign"), {"assignee": other.pk})
+    assert outsider.status_code == 400 and "assignee" in outsider.data["errors"]
+    done = client.post(url(incident, "assign"), {"group": second.pk, "assignee": other.pk, "reason": "DB"})
+    assert done.status_code == 200, done.data
+    assert done.data["assignee"] == other.pk and done.data["reassignment_count"] == 1
+    same = client.post(url(incident, "assign"), {"group": second.pk, "assignee": other.pk})
+    assert same.status_code == 409
+    unknown = client.post(url(incident, "assign"), {"group": 999999})
+    assert unknown.status_code == 400 and "group" in unknown.data["errors"]
+
+
+def test_escalate_functional_hierarchical_supplier(api_as, agent, manager):
+    second = SupportGroupFactory(name="2nd line")
+    desk = group_with(agent, name="Desk", escalation_group=second, manager=manager)
+    incident = make_incident(agent, assignment_group=desk, assignee=agent)
+    client = api_as(agent)
+    no_reason = client.post(url(incident, "escalate"), {"kind": "functional"})
+    assert no_reason.status_code == 400 and "reason" in no_reason.data["errors"]
+    bad_kind = client.post(url(incident, "escalate"), {"kind": "sideways", "reason": "x"})
+    assert bad_kind.status_code == 400 and "kind" in bad_kind.data["errors"]
+    up = client.post(url(incident, "escalate"), {"kind": "hierarchical", "reason": "Stuck"})
+    assert up.status_code == 200 and Notification.objects.filter(recipient=manager).exists()
+    functional = client.post(url(incident, "escalate"), {"kind": "functional", "reason": "Needs DBA"})
+    assert functional.data["assignment_group"] == second.pk and functional.data["assignee"] is None
+    no_supplier = client.post(url(incident, "escalate"), {"kind": "supplier", "reason": "HW"})
+    assert no_supplier.status_code == 400 and "supplier" in no_supplier.data["errors"]
+    supplier = SupplierFactory()
+    sent = client.post(
+        url(incident, "escalate"),
+        {"kind": "supplier", "supplier": supplier.pk, "supplier_reference": "CASE-1", "reason": "HW"},
+    )
+    assert sent.data["supplier"] == supplier.pk and sent.data["supplier_reference"] == "CASE-1"
+
+
+# -- links between incidents ---------------------------------------------------------------------
+
+
+def test_merge_through_the_api(api_as, agent, end_user):
+    survivor = make_incident(agent, short_description="Mail down")
+    duplicate = make_incident(agent, short_description="No mail", caller=end_user)
+    services.incident_comment(incident=duplicate, actor=agent, body="Checked the queue", public=False)
+    client = api_as(agent)
+    itself = client.post(url(duplicate, "merge"), {"survivor": duplicate.pk})
+    assert itself.status_code == 400 and "survivor" in itself.data["errors"]
+    unknown = client.post(url(duplicate, "merge"), {"survivor": 999999})
+    assert unknown.status_code == 400 and "survivor" in unknown.data["errors"]
+    done = client.post(url(duplicate, "merge"), {"survivor": survivor.pk, "reason": "Same outage"})
+    assert done.status_code == 200, done.data
+    assert done.data["status"] == "closed" and done.data["resolution_code"] == "duplicate"
+    assert done.data["duplicate_of"] == survivor.pk
+    assert TimelineEntry.objects.filter(object_id=survivor.pk, body="Checked the queue").exists()
+    assert end_user.pk in client.get(url(survivor)).data["watchers"]
+    again = client.post(url(duplicate, "merge"), {"survivor": survivor.pk})
+    assert again.status_code == 409
+
+
+def test_parent_set_and_clear(api_as, agent):
+    parent, child = make_incident(agent), make_incident(agent)
+    client = api_as(agent)
+    done = client.post(url(child, "parent"), {"parent": parent.pk})
+    assert done.status_code == 200 and done.data["parent"] == parent.pk
+    assert done.data["parent_number"] == parent.number
+    loop = client.post(url(parent, "parent"), {"parent": child.pk})
+    assert loop.status_code == 400 and "parent" in loop.data["errors"]
+    missing = client.post(url(child, "parent"), {})
+    assert missing.status_code == 400 and "parent" in missing.data["errors"]
+    cleared = client.post(url(child, "parent"), {"parent": None})
+    assert cleared.data["parent"] is None
+
+
+# -- major incidents ---------------------------------------------------------------------------
+
+
+def test_plain_agent_cannot_declare_major(api_as, agent):
+    incident = make_incident(agent)
+    response = api_as(agent).post(url(incident, "declare-major"), {"reason": "Everyone"})
+    assert response.status_code == 403 and "major incident" in response.data["detail"]
+    assert not Incident.objects.get(pk=incident.pk).is_major
+
+
+def test_major_incident_flow(api_as, agent, incident_manager, desk):
+    incident = make_incident(agent, assignment_group=desk)
+    client = api_as(incident_manager)
+    no_reason = client.post(url(incident, "declare-major"), {})
+    assert no_reason.status_code == 400 and "reason" in no_reason.data["errors"]
+    bad_cadence = client.post(url(incident, "declare-major"), {"reason": "x", "update_cadence_minutes": 1})
+    assert bad_cadence.status_code == 400 and "update_cadence_minutes" in bad_cadence.data["errors"]
+    declared = client.post(
+        url(incident, "declare-major"), {"reason": "All users", "update_cadence_minutes": 15, "version": 1}
+    )
+    assert declared.status_code == 200, declared.data
+    assert declared.data["is_major"] and declared.data["priority"] == 1
+    assert declared.data["incident_manager"] == incident_manager.pk
+    twice = client.post(url(incident, "declare-major"), {"reason": "again"})
+    assert twice.status_code == 409
+    # Swarm: add, list, refuse a duplicate seat, remove.
+    dba = UserFactory(roles=[roles.AGENT])
+    no_role = client.post(url(incident, "swarm"), {"user": dba.pk})
+    assert no_role.status_code == 400 and "role" in no_role.data["errors"]
+    added = client.post(url(incident, "swarm"), {"user": dba.pk, "role": "DBA"})
+    assert added.status_code == 201 and added.data["user"]["id"] == dba.pk
+    assert client.post(url(incident, "swarm"), {"user": dba.pk, "role": "DBA"}).status_code == 409
+    assert [m["role"] for m in client.get(url(incident, "swarm")).data] == ["DBA"]
+    assert [m["role"] for m in client.get(url(incident)).data["swarm"]] == ["DBA"]
+    removed = client.post(f"{url(incident, 'swarm')}{dba.pk}/remove/", {"reason": "Done"})
+    assert removed.status_code == 200 and removed.data["removed_at"]
+    assert client.get(url(incident, "swarm")).data == []
+    assert client.post(f"{url(incident, 'swarm')}{dba.pk}/remove/").status_code == 409
+    # Review: none before resolution, written after.
+    assert client.get(url(incident, "review")).status_code == 404
+    early = client.put(url(incident, "review"), {"what_happened": "x"})
+    assert early.status_code == 409
+    resolved(Incident.objects.get(pk=incident.pk), incident_manager)
+    empty = client.put(url(incident, "review"), {"causes": "Disk"})
+    assert empty.status_code == 400 and "what_happened" in empty.data["errors"]
+    written = client.put(
+        url(incident, "review"), {"what_happened": "Disk full", "problem_requested": True, "complete": True}
+    )
+    assert written.status_code == 200, written.data
+    assert written.data["completed_at"] and written.data["problem_requested"]
+    assert client.get(url(incident, "review")).data["what_happened"] == "Disk full"
+
+
+# -- security ----------------------------------------------------------------------------------
+
+
+def test_security_incident_is_404_for_other_staff_everywhere(api_as, agent, security_agent):
+    secret = make_incident(security_agent, short_description="Phishing wave", is_security=True)
+    services.incident_comment(incident=secret, actor=security_agent, body="Headers attached", public=False)
+    open_one = make_incident(agent, short_description="Phishing training request")
+    client = api_as(agent)
+    assert [row["id"] for row in client.get(API).data["results"]] == [open_one.pk]
+    assert [row["id"] for row in client.get(API, {"q": "phishing"}).data["results"]] == [open_one.pk]
+    for sub in ("", "timeline", "comments", "history", "attachments", "links", "swarm"):
+        assert client.get(url(secret, sub)).status_code == 404, sub
+    assert client.post(url(secret, "start")).status_code == 404
+    assert client.post(url(open_one, "merge"), {"survivor": secret.pk}).status_code == 400
+    suggestions = client.get(f"{API}suggest/", {"text": "phishing wave"}).data
+    assert [i["id"] for i in suggestions["similar_open"]] == [open_one.pk]
+    bulk = client.post(f"{API}bulk/", {"ids": [secret.pk], "action": "start"})
+    assert bulk.data["not_found"] == [secret.pk] and bulk.data["done"] == []
+    # The security team sees it all.
+    team = api_as(security_agent)
+    assert team.get(url(secret)).status_code == 200
+    assert any(e["body"] == "Headers attached" for e in team.get(url(secret, "timeline")).data["results"])
+
+
+def test_security_attachment_download_is_404_for_other_staff(api_as, agent, security_agent):
+    secret = make_incident(security_agent, is_security=True)
+    upload = api_as(security_agent).post(
+        url(secret, "attachments"), {"file": SimpleUploadedFile("mail.txt", b"x")}, format="multipart"
+    )
+    assert upload.status_code == 201
+    assert api_as(agent).get(upload.data["download_url"]).status_code == 404
+    assert api_as(security_agent).get(upload.data["download_url"]).status_code == 200
+
+
+def test_flag_and_unflag_security(api_as, agent, security_agent):
+    incident = make_incident(agent)
+    client = api_as(agent)
+    no_reason = client.post(url(incident, "security"), {})
+    assert no_reason.status_code == 400 and "reason" in no_reason.data["errors"]
+    flagged = client.post(url(incident, "security"), {"reason": "Malware found"})
+    assert flagged.status_code == 200 and flagged.data["is_security"]
+    assert client.get(url(incident)).status_code == 404  # from now on hidden from this agent
+    team = api_as(security_agent)
+    assert team.post(url(incident, "security"), {"reason": "again"}).status_code == 409
+    unflagged = team.post(url(incident, "security"), {"flagged": False, "reason": "False alarm"})
+    assert unflagged.status_code == 200 and not unflagged.data["is_security"]
+    assert client.get(url(incident)).status_code == 200
+
+
+def test_only_the_security_team_unflags(api_as, agent, security_agent):
+    incident = make_incident(security_agent, is_security=True, caller=agent)
+    response = api_as(agent).post(url(incident, "security"), {"flagged": False, "reason": "x"})
+    assert response.status_code == 403
+
+
+# -- comments and timeline -----------------------------------------------------------------------
+
+
+def test_comments_public_and_structured_work_notes(api_as, agent, end_user):
+    incident = make_incident(agent, caller=end_user)
+    helper = UserFactory(roles=[roles.AGENT])
+    client = api_as(agent)
+    public = client.post(url(incident, "comments"), {"body": "We are on it"})
+    assert public.status_code == 201 and public.data["visibility"] == "public"
+    note = client.post(
+        url(incident, "comments"),
+        {
+            "public": False,
+            "symptoms": "Timeouts",
+            "actions_planned": "Restart the pool",
+            "involved": [helper.pk],
+        },
+    )
+    assert note.status_code == 201, note.data
+    assert note.data["kind"] == "work_note" and note.data["fields"]["symptoms"] == "Timeouts"
+    assert note.data["involved"] == [helper.username]
+    empty = client.post(url(incident, "comments"), {"body": ""})
+    assert empty.status_code == 400 and "body" in empty.data["errors"]
+    unknown = client.post(url(incident, "comments"), {"body": "x", "involved": [999999]})
+    assert unknown.status_code == 400 and "involved" in unknown.data["errors"]
+    listed = client.get(url(incident, "comments")).data["results"]
+    assert {"We are on it", ""} <= {e["body"] for e in listed}
+    assert Notification.objects.filter(recipient=end_user, subject__startswith="Update on").count() == 1
+
+
+def test_timeline_post_goes_through_the_incident_service(api_as, agent, end_user):
+    incident = make_incident(agent, caller=end_user)
+    response = api_as(agent).post(url(incident, "timeline"), {"body": "Public reply"})
+    assert response.status_code == 201
+    assert Incident.objects.get(pk=incident.pk).last_public_update_at is not None
+    assert Notification.objects.filter(recipient=end_user, subject__startswith="Update on").exists()
+    note = api_as(agent).post(url(incident, "timeline"), {"kind": "work_note", "body": "internal"})
+    assert note.data["visibility"] == "internal"
+
+
+# -- generic links -------------------------------------------------------------------------------
+
+
+def test_links_to_another_record(api_as, agent):
+    incident, other = make_incident(agent), make_incident(agent)
+    client = api_as(agent)
+    listing = client.get(url(incident, "links")).data
+    assert listing["links"] == [] and "incidents.incident" in [t["type"] for t in listing["link_types"]]
+    bad_type = client.post(url(incident, "links"), {"type": "nothing.here", "id": other.pk})
+    assert bad_type.status_code == 400 and "type" in bad_type.data["errors"]
+    bad_id = client.post(url(incident, "links"), {"type": "incidents.incident", "id": 999999})
+    assert bad_id.status_code == 400 and "id" in bad_id.data["errors"]
+    bad_kind = client.post(
+        url(incident, "links"), {"type": "incidents.incident", "id": other.pk, "kind": "x"}
+    )
+    assert bad_kind.status_code == 400 and "kind" in bad_kind.data["errors"]
+    linked = client.post(url(incident, "links"), {"type": "incidents.incident", "id": other.pk})
+    assert linked.status_code == 201, linked.data
+    assert linked.data["label"] == other.number and linked.data["object_id"] == other.pk
+    assert RecordLink.objects.count() == 1
+    assert [row["object_id"] for row in client.get(url(other, "links")).data["links"]] == [incident.pk]
+    again = client.post(url(incident, "links"), {"type": "incidents.incident", "id": other.pk})
+    assert again.status_code == 409
+
+
+def test_links_to_a_hidden_record_are_hidden(api_as, agent, security_agent):
+    incident = make_incident(agent)
+    secret = make_incident(security_agent, is_security=True)
+    assert (
+        api_as(security_agent)
+        .post(url(incident, "links"), {"type": "incidents.incident", "id": secret.pk})
+        .status_code
+        == 201
+    )
+    assert api_as(agent).get(url(incident, "links")).data["links"] == []
+    refused = api_as(agent).post(url(incident, "links"), {"type": "incidents.incident", "id": secret.pk})
+    assert refused.status_code == 400 and "id" in refused.data["errors"]
+
+
+# -- suggestions, bulk -----------------------------------------------------------------------------
+
+
+def test_suggest_similar_and_recommendations_with_why(api_as, agent):
+    network = CategoryFactory(name="Network")
+    team = SupportGroupFactory(name="Network team")
+    for n in range(3):
+        done = make_incident(
+            agent,
+            short_description=f"VPN drops every few minutes ({n})",
+            category=network,
+            assignment_group=team,
+        )
+        resolved(done, agent)
+    similar = make_incident(agent, short_description="VPN drops at the hotel")
+    response = api_as(agent).get(f"{API}suggest/", {"text": "My VPN keeps dropping"})
+    assert response.status_code == 200
+    assert [i["id"] for i in response.data["similar_open"]] == [similar.pk]
+    assert response.data["category"]["id"] == network.pk
+    assert response.data["group"]["why"] == "3 of the 3 most similar resolved incidents"
+    missing = api_as(agent).get(f"{API}suggest/")
+    assert missing.status_code == 400 and "text" in missing.data["errors"]
+    bad = api_as(agent).get(f"{API}suggest/", {"text": "vpn", "service": "abc"})
+    assert bad.status_code == 400 and "service" in bad.data["errors"]
+
+
+def test_bulk_reports_done_and_failed(api_as, agent, desk):
+    new = make_incident(agent, assignment_group=desk)
+    closed = services.incident_close(incident=resolved(make_incident(agent), agent), actor=agent)
+    client = api_as(agent)
+    response = client.post(f"{API}bulk/", {"ids": [new.pk, closed.pk, 999999], "action": "start"})
+    assert response.status_code == 200, response.data
+    assert response.data["done"] == [new.number]
+    assert "Allowed: none" in response.data["failed"][closed.number]
+    assert response.data["not_found"] == [999999]
+    assign = client.post(
+        f"{API}bulk/", {"ids": [new.pk], "action": "assign", "params": {"assignee": agent.pk}}
+    )
+    assert assign.data["done"] == [new.number]
+    unknown_param = client.post(f"{API}bulk/", {"ids": [new.pk], "action": "start", "params": {"x": 1}})
+    assert unknown_param.status_code == 400 and "params.x" in unknown_param.data["errors"]
+    bad_action = client.post(f"{API}bulk/", {"ids": [new.pk], "action": "delete"})
+    assert bad_action.status_code == 400 and "action" in bad_action.data["errors"]
+    no_ids = client.post(f"{API}bulk/", {"ids": [], "action": "start"})
+    assert no_ids.status_code == 400 and "ids" in no_ids.data["errors"]
+
+
+def test_intake_questions_bad_category_is_400(api_as, agent):
+    response = api_as(agent).get(f"{API}intake-questions/", {"category": "999999"})
+    assert response.status_code == 400 and "category" in response.data["errors"]
+    assert api_as(agent).get(f"{API}intake-questions/").data == []
+
+
+def test_malformed_json_is_400_not_500(api_as, agent):
+    incident = make_incident(agent)
+    client = api_as(agent)
+    for path in (API, url(incident, "assign"), f"{API}bulk/"):
+        response = client.generic("POST", path, "{oops", content_type="application/json")
+        assert response.status_code == 400, path
+    as_list = client.post(url(incident, "resolve"), ["not", "an", "object"])
+    assert as_list.status_code == 400
+
+
+# -- reference data and saved views ----------------------------------------------------------------
+
+
+def test_categories_tree_read_by_staff_written_by_admins(api_as, agent, admin_user):
+    hardware = CategoryFactory(name="Hardware")
+    laptop = CategoryFactory(name="Laptop", parent=hardware)
+    question = IntakeQuestionFactory(category=laptop, text="Which model?")
+    tree = api_as(agent).get(f"{API}categories/")
+    assert tree.status_code == 200
+    [top] = [row for row in tree.data["results"] if row["id"] == hardware.pk]
+    assert [child["name"] for child in top["children"]] == ["Laptop"]
+    assert top["children"][0]["questions"][0]["id"] == question.pk
+    assert all(row["parent"] is None for row in tree.data["results"])
+    assert api_as(agent).post(f"{API}categories/", {"name": "Phones"}).status_code == 403
+    created = api_as(admin_user).post(f"{API}categories/", {"name": "Phones"})
+    assert created.status_code == 201, created.data
+    too_deep = api_as(admin_user).post(f"{API}categories/", {"name": "X", "parent": laptop.pk})
+    assert too_deep.status_code == 400 and "parent" in too_deep.data["errors"]
+    renamed = api_as(admin_user).patch(f"{API}categories/{hardware.pk}/", {"is_active": False, "version": 1})
+    assert renamed.status_code == 200 and renamed.data["version"] == 2
+
+
+def test_priority_matrix_read_by_staff_written_by_admins(api_as, agent, admin_user):
+    cells = api_as(agent).get(f"{API}priority-matrix/").data
+    assert len(cells) == 16
+    cell = PriorityMatrixEntry.objects.get(impact=4, urgency=4)
+    assert api_as(agent).patch(f"{API}priority-matrix/{cell.pk}/", {"priority": 4}).status_code == 403
+    changed = api_as(admin_user).patch(f"{API}priority-matrix/{cell.pk}/", {"priority": 4})
+    assert changed.status_code == 200 and changed.data["priority"] == 4
+    bad = api_as(admin_user).patch(f"{API}priority-matrix/{cell.pk}/", {"priority": 9})
+    assert bad.status_code == 400 and "priority" in bad.data["errors"]
+    created = api_as(agent).post(API, {"short_description": "x", "impact": 4, "urgency": 4})
+    assert created.data["priority"] == 4
+
+
+def test_routing_rules_read_by_staff_written_by_admins(api_as, agent, admin_user, desk):
+    assert api_as(agent).get(f"{API}routing-rules/").status_code == 200
+    body = {"name": "Mail", "keywords": "outlook", "assignment_group": desk.pk}
+    assert api_as(agent).post(f"{API}routing-rules/", body).status_code == 403
+    created = api_as(admin_user).post(f"{API}routing-rules/", body)
+    assert created.status_code == 201, created.data
+    no_condition = api_as(admin_user).post(
+        f"{API}routing-rules/", {"name": "Any", "assignment_group": desk.pk}
+    )
+    assert no_condition.status_code == 400
+    routed = api_as(agent).post(API, {"short_description": "Outlook crashes"})
+    assert routed.data["assignment_group"] == desk.pk
+
+
+def test_saved_views_are_your_own(api_as, agent, manager):
+    client = api_as(agent)
+    created = client.post(f"{API}saved-views/", {"name": "My P1s", "query": "?priority=1&open=true"})
+    assert created.status_code == 201, created.data
+    assert created.data["query"] == "priority=1&open=true"
+    twice = client.post(f"{API}saved-views/", {"name": "My P1s"})
+    assert twice.status_code == 400 and "name" in twice.data["errors"]
+    mine = f"{API}saved-views/{created.data['id']}/"
+    assert api_as(manager).get(mine).status_code == 404
+    assert api_as(manager).get(f"{API}saved-views/").data == []
+    renamed = client.patch(mine, {"name": "Urgent"})
+    assert renamed.status_code == 200 and renamed.data["name"] == "Urgent"
+    assert api_as(manager).delete(mine).status_code == 404
+    assert client.delete(mine).status_code == 204
+    assert not SavedView.objects.exists()
