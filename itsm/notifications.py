@@ -14,9 +14,10 @@ from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.core.mail import send_mail
 from django.db import models, transaction
+from django.template.loader import select_template
 from django.utils import timezone
 
-from itsm.models import Notification
+from itsm.models import Notification, NotificationPreference
 
 DELIVERY_BATCH = 200
 
@@ -29,6 +30,7 @@ def notify(
     record: models.Model | None = None,
     key: str = "",
     url: str = "",
+    kind: str = "",
 ) -> int:
     """Notify each distinct active recipient once; returns how many new notifications were written."""
     people = {person.pk: person for person in recipients if person is not None and person.is_active}
@@ -40,6 +42,7 @@ def notify(
     rows = [
         Notification(
             recipient_id=pk,
+            kind=kind[:50],
             subject=subject[:200],
             body=body,
             url=url[:500],
@@ -75,7 +78,10 @@ def _enqueue_delivery() -> None:
 
 
 def deliver_pending(limit: int = DELIVERY_BATCH) -> int:
-    """E-mail unsent notifications, oldest first, each at most once (rows locked, SKIP LOCKED)."""
+    """E-mail unsent notifications, oldest first, each at most once (rows locked with SKIP LOCKED and
+    marked in the same transaction). A recipient who turned e-mail off for the kind, or has no
+    address, keeps the in-app notification only. The body comes from ``notifications/<kind>.txt``
+    when an installation provides one, else ``notifications/default.txt``."""
     sent = 0
     with transaction.atomic():
         batch = list(
@@ -84,22 +90,53 @@ def deliver_pending(limit: int = DELIVERY_BATCH) -> int:
             .select_related("recipient")
             .order_by("created_at", "id")[:limit]
         )
+        muted = set(
+            NotificationPreference.objects.filter(
+                user_id__in={n.recipient_id for n in batch}, email=False
+            ).values_list("user_id", "kind")
+        )
+        now = timezone.now()
         for notification in batch:
             address = notification.recipient.email
-            if address:
-                link = f"\n\n{settings.SITE_URL}{notification.url}" if notification.url else ""
+            if address and (notification.recipient_id, notification.kind) not in muted:
                 send_mail(
                     notification.subject,
-                    f"{notification.body}{link}",
+                    render_body(notification),
                     settings.DEFAULT_FROM_EMAIL,
                     [address],
                     fail_silently=False,
                 )
+                notification.email_sent = True
                 sent += 1
-            notification.emailed_at = timezone.now()
-        Notification.objects.bulk_update(batch, ["emailed_at"])
+            notification.emailed_at = now
+        Notification.objects.bulk_update(batch, ["emailed_at", "email_sent"])
     return sent
+
+
+def render_body(notification: Notification) -> str:
+    names = [f"notifications/{notification.kind}.txt"] if notification.kind else []
+    template = select_template([*names, "notifications/default.txt"])
+    return template.render(
+        {
+            "notification": notification,
+            "recipient": notification.recipient,
+            "link": f"{settings.SITE_URL}{notification.url}" if notification.url else "",
+        }
+    )
 
 
 def unread_for(user) -> models.QuerySet:
     return Notification.objects.filter(recipient=user, read_at__isnull=True)
+
+
+def mark_read(user, ids=None) -> int:
+    """Mark the user's notifications (all, or the given ids) read; returns how many changed."""
+    rows = unread_for(user)
+    if ids is not None:
+        rows = rows.filter(pk__in=list(ids))
+    return rows.update(read_at=timezone.now())
+
+
+def set_preferences(user, email_by_kind: dict[str, bool]) -> None:
+    for kind, email in email_by_kind.items():
+        NotificationPreference.objects.update_or_create(user=user, kind=kind, defaults={"email": email})

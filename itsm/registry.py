@@ -68,6 +68,8 @@ class Registry:
     search: list[SearchProvider] = field(default_factory=list)
     panels: list[Panel] = field(default_factory=list)
     link_targets: list[LinkTarget] = field(default_factory=list)
+    # kind -> label of every notification kind apps send (their preferences page lists them).
+    notification_kinds: dict[str, str] = field(default_factory=dict)
     demo_loaders: list[tuple[int, str, Callable[[], str]]] = field(default_factory=list)
     # (role, username, password) of the demo sign-ins, printed by `make run`.
     demo_accounts: list[tuple[str, str, str]] = field(default_factory=list)
@@ -97,6 +99,9 @@ class Registry:
 
     def link_target_for(self, model: type[models.Model]) -> LinkTarget | None:
         return next((target for target in self.link_targets if target.model is model), None)
+
+    def add_notification_kind(self, kind: str, label: str) -> None:
+        self.notification_kinds.setdefault(kind, label)
 
     def add_demo_loader(self, order: int, name: str, loader: Callable[[], str]) -> None:
         """``loader`` creates demo data idempotently and returns a one-line summary."""

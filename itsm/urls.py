@@ -11,8 +11,11 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.routers import SimpleRouter
 
+from itsm.api.notifications import NotificationViewSet
 from itsm.views import core
+from itsm.views import notifications as notification_views
 
 KERNEL_APPS = {"itsm"}
 
@@ -37,18 +40,30 @@ def _app_patterns():
 
 
 _ui, _api = _app_patterns()
+_kernel_api = SimpleRouter()
+_kernel_api.register("notifications", NotificationViewSet, basename="notification")
 
 urlpatterns = [
     path("", core.home, name="home"),
     path("search/", core.search, name="search"),
     path("attachments/<int:pk>/download/", core.attachment_download, name="attachment-download"),
     path("healthz", core.healthz, name="healthz"),
+    path("notifications/", notification_views.notification_list, name="notifications"),
+    path("notifications/bell/", notification_views.bell, name="notification-bell"),
+    path("notifications/read/", notification_views.notification_mark_read, name="notification-mark-read"),
+    path(
+        "notifications/settings/",
+        notification_views.notification_preferences,
+        name="notification-preferences",
+    ),
+    path("notifications/<int:pk>/", notification_views.notification_open, name="notification-open"),
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path(
         "api/v1/attachments/<int:pk>/download/", core.api_attachment_download, name="api-attachment-download"
     ),
+    path("api/v1/", include(_kernel_api.urls)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     *_api,

@@ -470,6 +470,7 @@ def _act(clock: Clock, item: Due, quiet_hours: bool) -> int:
             body=f"The {label} target of {handler.label(record)} is {what} (deadline {clock.deadline:%Y-%m-%d %H:%M} UTC).",
             record=record,
             key=f"clock:{clock.pk}:{item.key}",
+            kind="sla.breach" if item.kind == EventKind.BREACHED else "sla.warning",
         )
     step = item.step
     action = step.action
@@ -491,6 +492,7 @@ def _act(clock: Clock, item: Due, quiet_hours: bool) -> int:
             body=f"{step.get_action_display()} - {handler.label(record)} has reached {item.percent}% of its {label} target.",
             record=record,
             key=f"clock:{clock.pk}:{item.key}",
+            kind="sla.escalation",
         )
     if action == StepAction.REASSIGN:
         handler.reassign(record, step.group, f"SLA escalation: {label} at {item.percent}%")

@@ -4,7 +4,7 @@ from .attachments import Attachment, attachment_upload_to
 from .base import Record, RecordQuerySet
 from .history import ChangeRecord
 from .links import RecordLink
-from .notifications import Notification
+from .notifications import Notification, NotificationPreference
 from .numbering import NumberedRecord, allocate_number, allocate_numbers, ensure_number_sequence
 from .state import KernelState
 from .timeline import TimelineEntry
@@ -14,6 +14,7 @@ __all__ = [
     "ChangeRecord",
     "KernelState",
     "Notification",
+    "NotificationPreference",
     "NumberedRecord",
     "Record",
     "RecordLink",

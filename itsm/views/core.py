@@ -35,7 +35,9 @@ def home(request):
     if role in (roles.MANAGER, roles.ADMIN):
         context["recent_changes"] = ChangeRecord.objects.select_related("actor", "content_type")[:15]
     return render(
-        request, f"itsm/home_{'staff' if role in (roles.AGENT, roles.SECURITY, roles.INCIDENT_MANAGER) else role}.html", context
+        request,
+        f"itsm/home_{'staff' if role in (roles.AGENT, roles.SECURITY, roles.INCIDENT_MANAGER) else role}.html",
+        context,
     )
 
 
