@@ -164,7 +164,7 @@ class IncidentSerializer(serializers.ModelSerializer):
     duplicate_of_number = name_of("duplicate_of.number")
     incident_manager_name = UserNameField(source="incident_manager")
     intake_answers = IntakeAnswerSerializer(many=True, read_only=True)
-    swarm = SwarmMemberSerializer(many=True, read_only=True, help_text="The active swarm participants.")
+    swarm = serializers.SerializerMethodField(help_text="The active swarm participants.")
     allowed_transitions = serializers.SerializerMethodField(
         help_text="The statuses the lifecycle allows from the current one."
     )
@@ -243,6 +243,12 @@ class IncidentSerializer(serializers.ModelSerializer):
             "updated_at",
         ]
         read_only_fields = fields
+
+    @extend_schema_field(SwarmMemberSerializer(many=True))
+    def get_swarm(self, incident) -> list[dict]:
+        # queries.incident_detail prefetches the active seats only; an incident read otherwise has all.
+        active = [member for member in incident.swarm.all() if member.removed_at is None]
+        return SwarmMemberSerializer(active, many=True).data
 
     def get_allowed_transitions(self, incident) -> list[str]:
         return sorted(TRANSITIONS[incident.status])

@@ -22,6 +22,7 @@ from rest_framework.response import Response
 
 from incidents import queries, services
 from incidents.api import serializers
+from incidents.api.pagination import KeysetCursorPagination
 from incidents.choices import Channel
 from incidents.filters import IncidentFilterSet
 from incidents.models import (
@@ -37,7 +38,6 @@ from incidents.models import (
 from itsm import queries as kernel_queries
 from itsm import roles
 from itsm import services as kernel
-from itsm.api.pagination import CursorPagination
 from itsm.api.permissions import ReadStaffWriteRoles
 from itsm.api.serializers import TimelineEntryCreateSerializer, TimelineEntrySerializer
 from itsm.api.viewsets import IF_MATCH_PARAMETER, RecordViewSet
@@ -55,16 +55,6 @@ ACTION_RESPONSES = {200: serializers.IncidentSerializer, 400: ERROR, 404: ERROR,
 REFERENCE_WRITERS = (roles.ADMIN,)
 
 
-class TieBreakCursorPagination(CursorPagination):
-    """Cursor pagination that breaks ties on the id, so ``ordering=priority`` pages are stable."""
-
-    def get_ordering(self, request, queryset, view):
-        ordering = list(super().get_ordering(request, queryset, view))
-        if not any(field.lstrip("-") in ("id", "pk") for field in ordering):
-            ordering.append("-id" if ordering[0].startswith("-") else "id")
-        return tuple(ordering)
-
-
 def _service_call(call: Callable):
     """Run a service call; its PermissionDenied keeps the service's message in the 403."""
     try:
@@ -79,7 +69,7 @@ class IncidentViewSet(RecordViewSet):
 
     filterset_class = IncidentFilterSet
     lookup_value_regex = r"\d+"
-    pagination_class = TieBreakCursorPagination
+    pagination_class = KeysetCursorPagination
     ordering_fields = ["id", "priority", "created_at"]
     ordering = ["-id"]
 
@@ -638,9 +628,9 @@ class CategoryViewSet(RecordViewSet):
     serializer_class = serializers.CategorySerializer
     permission_classes = [ReadStaffWriteRoles]
     write_roles = REFERENCE_WRITERS
-    pagination_class = TieBreakCursorPagination
+    pagination_class = KeysetCursorPagination
     ordering_fields = ["order", "name", "id"]
-    ordering = ["order", "name", "id"]
+    ordering = ["order", "id"]
 
     def base_queryset(self):
         questions = Prefetch("questions", queryset=IntakeQuestion.objects.order_by("order", "id"))
@@ -676,7 +666,7 @@ class RoutingRuleViewSet(RecordViewSet):
     serializer_class = serializers.RoutingRuleSerializer
     permission_classes = [ReadStaffWriteRoles]
     write_roles = REFERENCE_WRITERS
-    pagination_class = TieBreakCursorPagination
+    pagination_class = KeysetCursorPagination
     ordering_fields = ["order", "name", "id"]
     ordering = ["order", "id"]
 
