@@ -37,6 +37,7 @@ def facts_of(incident: Incident) -> Facts:
         service_id=incident.service_id,
         categories=tuple(categories),
         organisation_id=incident.caller.organisation_id if incident.caller_id else None,
+        group_id=incident.assignment_group_id,
         channel=incident.channel,
         status=status,
         responded_at=incident.responded_at,

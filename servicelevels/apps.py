@@ -6,7 +6,19 @@ class ServicelevelsConfig(AppConfig):
     verbose_name = "Service levels (SLA)"
 
     def ready(self) -> None:
-        from itsm.registry import registry
+        from itsm import roles
+        from itsm.registry import MenuItem, registry
+
+        registry.add_menu(
+            MenuItem(
+                section="Service levels",
+                label="Breaches and risks",
+                url_name="servicelevels:breaches",
+                roles=frozenset({roles.MANAGER, roles.ADMIN}),
+                icon="stopwatch",
+                order=500,
+            )
+        )
 
         registry.add_notification_kind("sla.warning", "SLA warning: a target is partly used")
         registry.add_notification_kind("sla.breach", "SLA breach")

@@ -287,6 +287,11 @@ class Clock(models.Model):
     breached_at = models.DateTimeField(null=True, blank=True)
     stopped_at = models.DateTimeField(null=True, blank=True)
     next_check_at = models.DateTimeField(null=True, blank=True)
+    # The facts last seen, kept for reporting and breach prediction (no link to the record's app).
+    group = models.ForeignKey(
+        "people.SupportGroup", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    priority = models.PositiveSmallIntegerField(null=True, blank=True)
     version = models.PositiveIntegerField(default=1)
 
     objects = ClockQuerySet.as_manager()

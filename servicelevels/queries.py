@@ -6,6 +6,7 @@ import datetime
 from dataclasses import dataclass
 
 from django.contrib.contenttypes.models import ContentType
+from django.db.models import Aggregate, Count, FloatField, QuerySet
 from django.utils import timezone
 
 from servicelevels import calendars
@@ -83,3 +84,104 @@ def clocks_for(record, *, now: datetime.datetime | None = None) -> list[ClockVie
             )
         )
     return views
+
+
+# -- breach prediction ---------------------------------------------------------------------------
+
+HISTORY_DAYS = 90
+MIN_SAMPLES = 5
+
+
+class Median(Aggregate):
+    function = "PERCENTILE_CONT"
+    template = "%(function)s(0.5) WITHIN GROUP (ORDER BY %(expressions)s)"
+    output_field = FloatField()
+
+
+@dataclass
+class Prediction:
+    likely: bool
+    needed_seconds: float
+    remaining_seconds: float
+    why: str
+
+
+def resolution_medians(group_ids, *, now=None) -> dict[tuple[int | None, int | None], tuple[float, int]]:
+    """Median business seconds to resolve and sample size, per (group, priority), last 90 days."""
+    now = now or timezone.now()
+    rows = (
+        Clock.objects.filter(
+            state=ClockState.MET,
+            target="resolution",
+            group_id__in=list(group_ids),
+            stopped_at__gte=now - datetime.timedelta(days=HISTORY_DAYS),
+        )
+        .values("group_id", "priority")
+        .annotate(median=Median("elapsed_seconds"), samples=Count("id"))
+        .order_by()
+    )
+    return {(row["group_id"], row["priority"]): (row["median"], row["samples"]) for row in rows}
+
+
+def predict(clocks: list[Clock], *, now=None) -> dict[int, Prediction]:
+    """For running resolution clocks: is a breach likely, judged from how long the same group took
+    to resolve the same priority (median, last 90 days) and how many of its clocks are due first?"""
+    now = now or timezone.now()
+    running = [c for c in clocks if c.state == ClockState.RUNNING and c.target == "resolution" and c.group_id]
+    if not running:
+        return {}
+    groups = {c.group_id for c in running}
+    medians = resolution_medians(groups, now=now)
+    queue: dict[int, list] = {}
+    for group_id, deadline in (
+        Clock.objects.filter(state=ClockState.RUNNING, target="resolution", group_id__in=groups)
+        .order_by("deadline")
+        .values_list("group_id", "deadline")
+    ):
+        queue.setdefault(group_id, []).append(deadline)
+    predictions = {}
+    for clock in running:
+        median, samples = medians.get((clock.group_id, clock.priority), (None, 0))
+        if median is None or samples < MIN_SAMPLES:
+            continue
+        schedule = calendars.schedule_for(clock.calendar)
+        elapsed = clock.elapsed_at(now, schedule)
+        remaining = clock.target_seconds - elapsed
+        ahead = sum(
+            1
+            for deadline in queue.get(clock.group_id, [])
+            if deadline and clock.deadline and deadline < clock.deadline
+        )
+        needed = max(median - elapsed, 0.1 * median) * (1 + ahead / 10)
+        likely = remaining > 0 and needed > remaining
+        predictions[clock.pk] = Prediction(
+            likely=likely,
+            needed_seconds=needed,
+            remaining_seconds=remaining,
+            why=(
+                f"This group resolved P{clock.priority} in a median {_duration(median)} of business time "
+                f"({samples} in the last {HISTORY_DAYS} days); {_duration(elapsed)} used so far and {ahead} of its "
+                f"clocks are due first, so about {_duration(needed)} more is likely needed with {_duration(remaining)} left."
+            ),
+        )
+    return predictions
+
+
+def live_clocks(user, *, target: str | None = None) -> QuerySet:
+    rows = Clock.objects.filter(state__in=[ClockState.RUNNING, ClockState.PAUSED]).visible_to(user)
+    if target:
+        rows = rows.filter(target=target)
+    return rows.select_related("policy", "calendar", "group", "content_type")
+
+
+def records_for(clocks: list[Clock], user) -> dict[tuple[int, int], object]:
+    """The records of the clocks that ``user`` may see, one query per record type."""
+    wanted: dict[int, set[int]] = {}
+    for clock in clocks:
+        wanted.setdefault(clock.content_type_id, set()).add(clock.object_id)
+    found = {}
+    for type_id, ids in wanted.items():
+        model = ContentType.objects.get_for_id(type_id).model_class()
+        for record in model._default_manager.visible_to(user).filter(pk__in=ids):
+            found[(type_id, record.pk)] = record
+    return found

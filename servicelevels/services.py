@@ -47,6 +47,7 @@ class Facts:
     service_id: int | None = None
     categories: tuple[str, ...] = ()
     organisation_id: int | None = None
+    group_id: int | None = None
     channel: str = ""
     # "status" or "status:reason", matched against the policy's ``pause_on``.
     status: str = ""
@@ -190,6 +191,9 @@ def sync_clocks(
         ):
             _stop(clock, ClockState.MET, facts.last_public_update_at, "public update")
             clock = _start(record, content_type, target, policy, minutes, facts.last_public_update_at, now)
+        if (clock.group_id, clock.priority) != (facts.group_id, facts.priority):
+            Clock.objects.filter(pk=clock.pk).update(group_id=facts.group_id, priority=facts.priority)
+            clock.group_id, clock.priority = facts.group_id, facts.priority
         should_pause = _pauses(clock.policy, facts)
         if should_pause and clock.state == ClockState.RUNNING:
             _pause(clock, now, facts.status)
@@ -499,3 +503,54 @@ def _act(clock: Clock, item: Due, quiet_hours: bool) -> int:
     elif action == StepAction.RAISE_PRIORITY:
         handler.raise_priority(record, f"SLA escalation: {label} at {item.percent}%")
     return 0
+
+
+# -- reference data (API and demo; the admin writes through RecordAdmin) --------------------------
+
+
+@transaction.atomic
+def calendar_save(
+    *, actor, calendar=None, fields: dict, hours: list[dict] | None = None, expected_version=None
+):
+    """Create or update a calendar; ``hours`` (``[{weekday, start, end}]``) replaces its business hours."""
+    from django.core.exceptions import ValidationError
+
+    from itsm import services as kernel
+    from servicelevels.businesstime import Schedule
+    from servicelevels.models import BusinessHours, Calendar
+
+    if hours is not None:
+        ranges: dict[int, list] = {}
+        for row in hours:
+            ranges.setdefault(row["weekday"], []).append((row["start"], row.get("end")))
+        try:
+            Schedule(time_zone="UTC", hours={day: tuple(r) for day, r in ranges.items()})
+        except ValueError as error:
+            raise ValidationError({"hours": str(error)}) from error
+    if calendar is None:
+        calendar = kernel.record_create(model=Calendar, actor=actor, fields=fields)
+    else:
+        calendar = kernel.record_update(
+            instance=calendar, actor=actor, changes=fields, expected_version=expected_version
+        )
+    if hours is not None:
+        before = sorted(map(str, BusinessHours.objects.filter(calendar=calendar)))
+        BusinessHours.objects.filter(calendar=calendar).delete()
+        BusinessHours.objects.bulk_create(
+            [
+                BusinessHours(calendar=calendar, weekday=r["weekday"], start=r["start"], end=r.get("end"))
+                for r in hours
+            ]
+        )
+        after = sorted(map(str, BusinessHours.objects.filter(calendar=calendar)))
+        if before != after:
+            Calendar.objects.filter(pk=calendar.pk).update(version=calendar.version + 1)
+            calendar.version += 1
+            kernel.history_record(
+                instance=calendar,
+                actor=actor,
+                action="update",
+                changes={"hours": {"old": before, "new": after}},
+            )
+    calendars.forget(calendar.pk)
+    return calendar
