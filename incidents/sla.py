@@ -62,6 +62,48 @@ def sync(incident: Incident, reason: str = "") -> None:
             setattr(incident, name, value)
 
 
+def rebuild(incident: Incident) -> None:
+    """Recompute the incident's clocks from its status periods (see ``rebuild_clocks``): used after
+    loading incidents with past dates (demo data, imports) and when a policy changes retroactively."""
+    from dataclasses import replace
+
+    from servicelevels.services import rebuild_clocks
+
+    current = facts_of(incident)
+    history = []
+    for period in incident.status_periods.order_by("started_at", "id"):
+        at = period.started_at
+        status = f"{period.status}:{period.hold_reason}" if period.hold_reason else period.status
+        history.append(
+            (
+                at,
+                replace(
+                    current,
+                    status=status,
+                    group_id=period.assignment_group_id,
+                    responded_at=incident.responded_at
+                    if incident.responded_at and incident.responded_at <= at
+                    else None,
+                    resolved_at=(incident.resolved_at or at)
+                    if period.status in (Status.RESOLVED, Status.CLOSED)
+                    else None,
+                    last_public_update_at=None,
+                    is_open=period.status in OPEN_STATUSES,
+                    cancelled=period.status == Status.CANCELLED,
+                ),
+            )
+        )
+    if incident.responded_at:
+        history.append(
+            (
+                incident.responded_at,
+                replace(history[-1][1] if history else current, responded_at=incident.responded_at),
+            )
+        )
+    rebuild_clocks(record=incident, history=history)
+    sync(incident)
+
+
 @receiver(incident_changed, dispatch_uid="incidents.sla.sync")
 def _on_change(sender, incident, actor, fields, **kwargs):
     reason = ""

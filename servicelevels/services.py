@@ -420,7 +420,7 @@ def sweep(*, now: datetime.datetime | None = None, batch: int = SWEEP_BATCH) -> 
             return result
 
 
-def _process(clock: Clock, now: datetime.datetime, result: SweepResult) -> None:
+def _process(clock: Clock, now: datetime.datetime, result: SweepResult, *, act: bool = True) -> None:
     schedule = calendars.schedule_for(clock.calendar)
     done = set(ClockEvent.objects.filter(clock=clock).exclude(key="").values_list("key", flat=True))
     quiet_hours = not (clock.policy.notify_24x7 or clock.calendar.is_24x7) and not schedule.is_open(now)
@@ -428,7 +428,7 @@ def _process(clock: Clock, now: datetime.datetime, result: SweepResult) -> None:
     for item in sorted(_due_items(clock), key=lambda i: i.at):
         if item.key in done or item.at > now:
             continue
-        if item.kind == EventKind.ESCALATION and quiet_hours:
+        if item.kind == EventKind.ESCALATION and quiet_hours and act:
             deferred_until = schedule.next_open(now)
             result.deferred += 1
             continue
@@ -444,7 +444,8 @@ def _process(clock: Clock, now: datetime.datetime, result: SweepResult) -> None:
         result.events += 1
         if item.kind == EventKind.BREACHED and clock.breached_at is None:
             clock.breached_at = item.at
-        result.notifications += _act(clock, item, quiet_hours)
+        if act:
+            result.notifications += _act(clock, item, quiet_hours)
     _plan(clock, now)
     if deferred_until is not None:
         clock.next_check_at = (
@@ -554,3 +555,38 @@ def calendar_save(
             )
     calendars.forget(calendar.pk)
     return calendar
+
+
+@transaction.atomic
+def rebuild_clocks(
+    *, record, history: list[tuple[datetime.datetime, Facts]], now: datetime.datetime | None = None
+) -> list[Clock]:
+    """Recompute a record's clocks from its history, e.g. after a policy changed retroactively or
+    records were imported with past dates: the clocks are deleted, ``history`` (instants and the
+    facts from then on, oldest first) is replayed, and thresholds and breaches that fell in the past
+    are recorded without notifying or escalating anyone again."""
+    now = now or timezone.now()
+    content_type = ContentType.objects.get_for_model(type(record))
+    Clock.objects.filter(content_type=content_type, object_id=record.pk).delete()
+    for at, facts in sorted(history, key=lambda entry: entry[0]):
+        if at > now:
+            break
+        _replay_until(record, content_type, at)
+        sync_clocks(record=record, facts=facts, now=at, reason="rebuilt from the record's history")
+    _replay_until(record, content_type, now)
+    return list(Clock.objects.filter(content_type=content_type, object_id=record.pk))
+
+
+def _replay_until(record, content_type, moment: datetime.datetime) -> None:
+    result = SweepResult()
+    for clock in (
+        Clock.objects.select_for_update(of=("self",))
+        .filter(
+            content_type=content_type,
+            object_id=record.pk,
+            state=ClockState.RUNNING,
+            next_check_at__lte=moment,
+        )
+        .select_related("policy", "calendar", "policy__escalation_policy", "content_type")
+    ):
+        _process(clock, moment, result, act=False)

@@ -295,3 +295,38 @@ def test_two_sweeps_at_once_record_everything_exactly_once():
     assert ClockEvent.objects.exclude(key="").count() == 40 * 4
     assert Notification.objects.filter(recipient=agent).count() == 40 * 4
     assert len(made) == 40
+
+
+def test_rebuild_replays_the_status_history_without_notifying(agent, always):
+    from incidents import sla
+    from incidents.models import StatusPeriod
+
+    policy(always, response_minutes=None, resolution_minutes=7 * 60, warning_percents=[50])
+    incident = make_incident(agent, assignment_group=group_with(agent), assignee=agent)
+    now = timezone.now()
+    Incident.objects.filter(pk=incident.pk).update(created_at=now - datetime.timedelta(hours=10))
+    StatusPeriod.objects.filter(incident=incident).delete()
+    for status, reason, start, end in (
+        ("new", "", 10, 8),
+        ("on_hold", "awaiting_user", 8, 6),
+        ("in_progress", "", 6, None),
+    ):
+        StatusPeriod.objects.create(
+            incident=incident,
+            status=status,
+            hold_reason=reason,
+            started_at=now - datetime.timedelta(hours=start),
+            ended_at=now - datetime.timedelta(hours=end) if end else None,
+        )
+    Incident.objects.filter(pk=incident.pk).update(status="in_progress")
+    before = Notification.objects.count()
+    sla.rebuild(Incident.objects.get(pk=incident.pk))
+    clock = clock_of(incident)
+    # 2 h before the pause + 6 h since: 8 h of a 7 h target, so it breached an hour ago.
+    assert clock.elapsed_at(timezone.now(), calendars.schedule_for(clock.calendar)) == pytest.approx(
+        8 * H, abs=60
+    )
+    assert abs((clock.breached_at - (now - datetime.timedelta(hours=1))).total_seconds()) < 60
+    assert sorted(clock.events.exclude(key="").values_list("key", flat=True)) == ["breach", "threshold:50"]
+    assert Notification.objects.count() == before
+    assert Incident.objects.get(pk=incident.pk).resolve_due_at == clock.deadline
