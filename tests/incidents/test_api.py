@@ -12,8 +12,10 @@ from configuration.models import CIClass
 from incidents import services
 from incidents.api.pagination import KeysetCursorPagination
 from incidents.choices import TRANSITIONS, QuestionKind, Status
+from incidents.filters import IncidentFilterSet
 from incidents.models import Incident, PriorityMatrixEntry, SavedView
 from itsm import roles
+from itsm.api.serializers import TimelineEntryCreateSerializer
 from itsm.models import Notification, RecordLink, TimelineEntry
 from tests.factories import SupplierFactory, SupportGroupFactory, UserFactory
 from tests.incidents.factories import (
@@ -804,3 +806,61 @@ def test_saved_views_are_your_own(api_as, agent, manager):
     assert api_as(manager).delete(mine).status_code == 404
     assert client.delete(mine).status_code == 204
     assert not SavedView.objects.exists()
+
+
+# -- bad input never gives a 500 ----------------------------------------------------------------
+
+JUNK = [None, [], {}, "x", True, 10**12, "9" * 300]
+
+
+def test_junk_in_any_field_of_any_request_is_never_a_500(api_as, manager, desk):
+    from incidents.api import serializers as shapes
+
+    incident = make_incident(manager, assignment_group=desk)
+    client = api_as(manager)
+    posts = {
+        API: shapes.IncidentCreateSerializer,
+        url(incident, "assign"): shapes.AssignSerializer,
+        url(incident, "escalate"): shapes.EscalateSerializer,
+        url(incident, "hold"): shapes.HoldSerializer,
+        url(incident, "start"): shapes.VersionedSerializer,
+        url(incident, "resolve"): shapes.ResolveSerializer,
+        url(incident, "reopen"): shapes.ReasonSerializer,
+        url(incident, "merge"): shapes.MergeSerializer,
+        url(incident, "parent"): shapes.ParentSerializer,
+        url(incident, "declare-major"): shapes.DeclareMajorSerializer,
+        url(incident, "security"): shapes.SecuritySerializer,
+        url(incident, "swarm"): shapes.SwarmAddSerializer,
+        url(incident, "comments"): shapes.CommentSerializer,
+        url(incident, "timeline"): TimelineEntryCreateSerializer,
+        url(incident, "links"): shapes.LinkCreateSerializer,
+        f"{API}bulk/": shapes.BulkSerializer,
+        f"{API}saved-views/": shapes.SavedViewSerializer,
+    }
+    for path, shape in posts.items():
+        for field in shape().fields:
+            for value in JUNK:
+                response = client.post(path, {field: value})
+                assert response.status_code < 500, (path, field, value)
+    for field in shapes.IncidentUpdateSerializer().fields:
+        for value in JUNK:
+            response = client.patch(url(incident), {field: value})
+            assert response.status_code < 500, ("PATCH", field, value)
+    for field in shapes.ReviewWriteSerializer().fields:
+        for value in JUNK:
+            assert client.put(url(incident, "review"), {field: value}).status_code < 500, field
+    gets = {
+        API: [f.split("__")[0] for f in IncidentFilterSet.base_filters] + ["ordering", "cursor", "page_size"],
+        f"{API}suggest/": ["text", "service", "exclude", "limit"],
+        f"{API}intake-questions/": ["category", "subcategory"],
+    }
+    for path, names in gets.items():
+        for name in names:
+            for value in ("x", "-1", "99999999999999999999", "", "a=b=c", "\x00"):
+                response = client.get(
+                    path, {name: value, "text": "vpn"} if "suggest" in path else {name: value}
+                )
+                assert response.status_code < 500, (path, name, value)
+    fresh = make_incident(manager)  # the junk above may have flagged the first one as security
+    for body in ([], "text", 5, None):
+        assert client.post(url(fresh, "assign"), body).status_code == 400
