@@ -246,7 +246,7 @@ class Queue(RoleRequiredMixin, TemplateView):
             saved_views=list(SavedView.objects.filter(user=user)),
             current_query=_query_string(request, tab, self.fixed_tab),
             saved_view_form=f.styled(f.SavedViewForm(user=user)),
-            bulk_form=f.styled(f.BulkForm()),
+            bulk_form=f.styled(f.BulkForm(auto_id="bulk_%s")),
             full_path=request.get_full_path(),
         )
         return context
@@ -538,10 +538,10 @@ class IncidentDetail(RecordDetailView):
                 initial = {"version": incident.version}
                 if name == "assign":
                     initial.update(group=incident.assignment_group_id, assignee=incident.assignee_id)
-                forms[name] = form_class(initial=initial)
+                forms[name] = form_class(initial=initial, auto_id=f"{name}_%s")
             f.styled(forms[name])
         targets = list(registry.link_targets)
-        link_form = kwargs.get("link_form") or f.LinkForm(targets=targets)
+        link_form = kwargs.get("link_form") or f.LinkForm(targets=targets, auto_id="link_add_%s")
         now = timezone.now()
         cadence = incident.update_cadence_minutes or services.DEFAULT_UPDATE_CADENCE_MINUTES
         last_update = max(
@@ -600,7 +600,7 @@ class IncidentDetail(RecordDetailView):
                 for item in context["panels"]
             ],
             timeline=_with_field_rows(context["timeline"]),
-            update_form=kwargs.get("update_form") or f.styled(f.UpdateForm()),
+            update_form=kwargs.get("update_form") or f.styled(f.UpdateForm(auto_id="update_%s")),
             status_choices=Status,
         )
         return context
@@ -615,9 +615,10 @@ class IncidentDetail(RecordDetailView):
         if action in ("swarm_remove", "link_remove"):
             return self._simple(request, incident, action)
         if action == "link_add":
-            form = f.LinkForm(request.POST, targets=list(registry.link_targets))
+            form = f.LinkForm(request.POST, targets=list(registry.link_targets), auto_id="link_add_%s")
         elif action in ACTION_FORMS:
-            form = ACTION_FORMS[action](request.POST)
+            # Several forms on one page: ids carry the action (``hold_reason`` vs ``cancel_reason``).
+            form = ACTION_FORMS[action](request.POST, auto_id=f"{action}_%s")
         else:
             messages.error(request, "Unknown action.")
             return HttpResponseRedirect(request.path)

@@ -235,6 +235,8 @@ def test_saved_views(client_as, agent):
     assert response.url == "/incidents/?tab=open&priority=1"
     page = client.get("/incidents/").content.decode()
     assert "My P1s" in page and "Theirs" not in page
+    htmx = client.get("/incidents/", {"tab": "mine", "priority": "2"}, HTTP_HX_TARGET="queue-results", **HTMX)
+    assert 'name="query" value="tab=mine&amp;priority=2" form="save-view"' in htmx.content.decode()
     client.post("/incidents/views/", {"name": "My P1s", "query": "x=1"})
     assert SavedView.objects.filter(user=agent).count() == 1
     assert client.post(f"/incidents/views/{theirs.pk}/delete/").status_code == 404
