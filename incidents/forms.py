@@ -111,14 +111,33 @@ class QueueFilterSet(IncidentFilterSet):
         method="filter_ci_text",
         label="Affected CI",
         widget=forms.TextInput(
-            attrs={"placeholder": "CI number", "list": "ci-options", "autocomplete": "off"}
+            attrs={
+                "placeholder": "CI number",
+                "list": "ci-options",
+                "autocomplete": "off",
+                "hx-get": reverse_lazy("configuration:ci-picker"),
+                "hx-vals": 'js:{"q": event.target.value}',
+                "hx-trigger": "input changed delay:250ms",
+                "hx-target": "#ci-options",
+                "hx-swap": "innerHTML",
+                "hx-sync": "this:replace",
+            }
         ),
     )
     caller = django_filters.CharFilter(
         method="filter_caller_text",
         label="Caller",
         widget=forms.TextInput(
-            attrs={"placeholder": "username", "list": "user-options", "autocomplete": "off"}
+            attrs={
+                "placeholder": "username",
+                "list": "user-options",
+                "autocomplete": "off",
+                "hx-get": reverse_lazy("incidents:part", args=["users"]),
+                "hx-trigger": "input changed delay:250ms",
+                "hx-target": "#user-options",
+                "hx-swap": "innerHTML",
+                "hx-sync": "this:replace",
+            }
         ),
     )
 

@@ -45,7 +45,7 @@ def desk_setup(transactional_db, agent):
 
 
 def test_agent_logs_assigns_notes_and_resolves_then_the_caller_confirms(page, shot, login, agent, desk_setup):
-    caller, desk, similar = desk_setup["caller"], desk_setup["desk"], desk_setup["similar"]
+    caller, similar = desk_setup["caller"], desk_setup["similar"]
     login(agent)
 
     # Log: the suggestion appears while typing, the script follows the category.
@@ -143,3 +143,51 @@ def test_queue_filters_refresh_the_table_and_bulk_assigns(page, shot, login, age
     shot("bulk-assigned")
     page.get_by_role("link", name="My work").click()
     expect(page.locator("#queue-table tbody tr")).to_have_count(2)
+
+
+def test_major_incident_swarm_bridge_edit_and_review(page, shot, login, manager, agent, desk_setup):
+    incident = desk_setup["similar"]
+    UserFactory(username="netlead", first_name="Nora", last_name="Lead", roles=[roles.AGENT])
+    login(manager)
+    page.goto(f"/incidents/{incident.pk}/")
+
+    form = open_action(page, "declare_major")
+    form.get_by_label("Reason").fill("Outlook fails for the whole head office.")
+    form.get_by_label("Stakeholder updates every (minutes)").fill("15")
+    form.get_by_role("button", name="Declare major incident").click()
+    expect(page.locator("#major-badge")).to_be_visible()
+    expect(page.locator("#stakeholder-updates")).to_contain_text("Every 15 minutes")
+
+    swarm = page.locator("#form-swarm_add")
+    swarm.get_by_label("Person").fill("netlead")
+    swarm.get_by_label("Role").fill("Network lead")
+    swarm.get_by_role("button", name="Add to swarm").click()
+    expect(page.locator("#swarm")).to_contain_text("Nora Lead — Network lead")
+    shot("major")
+
+    page.get_by_role("link", name="Bridge timeline").click()
+    expect(page.locator("#bridge-timeline")).to_contain_text("Declared a major incident")
+    shot("bridge")
+
+    # The edit form: a priority change needs a reason.
+    page.goto(f"/incidents/{incident.pk}/edit/")
+    page.get_by_label("Urgency").select_option("4")
+    expect(page.locator("#priority-preview")).to_contain_text("P3")
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator("#edit-form")).to_contain_text("say why")
+    page.get_by_label("Reason").fill("Only the head office is affected now.")
+    shot("edit-needs-reason")
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator("#messages")).to_contain_text(f"Saved {incident.number}.")
+
+    form = open_action(page, "resolve")
+    form.get_by_label("Resolution code").select_option("solved_workaround")
+    form.get_by_label("Resolution notes").fill("Mail routed through the backup gateway.")
+    form.get_by_role("button", name="Resolve").click()
+    page.get_by_role("link", name=re.compile("Post-incident review")).click()
+    page.get_by_label("What happened").fill("The mail gateway's certificate expired.")
+    page.get_by_label("Open a problem to find and remove the root cause").check()
+    shot("review")
+    page.get_by_role("button", name="Save review").click()
+    expect(page.locator("#messages")).to_contain_text("Review saved.")
+    expect(page.locator("main")).to_contain_text("The review asks for a problem record")
