@@ -559,11 +559,18 @@ def _resolve_children(parent: Incident, actor) -> None:
         )
 
 
+@transaction.atomic
 def incident_start(*, incident, actor, expected_version=None) -> Incident:
-    """Take it in hand (new -> in progress, or resume from on hold)."""
-    return transition(
-        incident=incident, actor=actor, to=Status.IN_PROGRESS, expected_version=expected_version
-    )
+    """Take it in hand (new -> in progress, or resume from on hold). A resolved incident is reopened
+    with a reason (``incident_reopen``), not started: a start asked for a reason it cannot take."""
+    locked = _lock(incident, expected_version)
+    if locked.status == Status.RESOLVED:
+        refused = TransitionNotAllowed(
+            current=locked.status, requested=Status.IN_PROGRESS, allowed=TRANSITIONS[locked.status]
+        )
+        refused.message = f"{locked.number} is resolved; reopen it, saying why, rather than start it."
+        raise refused
+    return transition(incident=locked, actor=actor, to=Status.IN_PROGRESS, expected_version=expected_version)
 
 
 def incident_hold(*, incident, actor, hold_reason: str, reason: str = "", expected_version=None) -> Incident:

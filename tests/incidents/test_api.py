@@ -389,6 +389,69 @@ def test_action_with_stale_version_is_409(api_as, agent):
     assert Incident.objects.get(pk=incident.pk).status == Status.NEW
 
 
+# Each lifecycle action with a body it accepts, on an incident from which it is legal.
+ACTIONS = {
+    "start": {},
+    "hold": {"hold_reason": "awaiting_user"},
+    "resolve": {"resolution_code": "solved_permanently", "resolution_notes": "Fixed"},
+    "cancel": {"reason": "Logged twice"},
+    "reopen": {"reason": "Back"},
+    "close": {},
+}
+
+
+@pytest.mark.parametrize("action", list(ACTIONS))
+def test_every_action_is_409_on_a_closed_incident_with_no_allowed(api_as, agent, action):
+    closed = services.incident_close(incident=resolved(make_incident(agent), agent), actor=agent)
+    response = api_as(agent).post(url(closed, action), ACTIONS[action])
+    assert response.status_code == 409, response.data
+    assert response.data["code"] == "transition_not_allowed" and response.data["allowed"] == []
+
+
+@pytest.mark.parametrize("action", list(ACTIONS))
+def test_every_action_refuses_a_stale_version(api_as, agent, action):
+    incident = make_incident(agent)
+    if action in ("reopen", "close"):
+        incident = resolved(incident, agent)
+    services.incident_update(incident=incident, actor=agent, changes={"description": "someone else's edit"})
+    before = Incident.objects.get(pk=incident.pk)
+    response = api_as(agent).post(url(incident, action), {**ACTIONS[action], "version": before.version - 1})
+    assert response.status_code == 409 and response.data["code"] == "stale_version"
+    assert response.data["current_version"] == before.version
+    assert Incident.objects.get(pk=incident.pk).status == before.status
+    done = api_as(agent).post(url(incident, action), ACTIONS[action], HTTP_IF_MATCH=f'"{before.version}"')
+    assert done.status_code == 200, done.data
+    assert done["ETag"] == f'"{done.data["version"]}"'
+
+
+@pytest.mark.parametrize(
+    ("action", "body"),
+    [
+        ("assign", {"assignee": "{assignee}"}),
+        ("escalate", {"kind": "functional", "group": "{group}", "reason": "Needs DBA"}),
+        ("declare-major", {"reason": "All users"}),
+    ],
+)
+def test_other_actions_refuse_a_stale_version(api_as, agent, manager, desk, action, body):
+    incident = make_incident(agent, assignment_group=desk)
+    services.incident_update(incident=incident, actor=agent, changes={"description": "edit"})
+    filled = {
+        key: (
+            agent.pk if value == "{assignee}" else SupportGroupFactory().pk if value == "{group}" else value
+        )
+        for key, value in body.items()
+    }
+    stale = api_as(manager).post(url(incident, action), {**filled, "version": 1})
+    assert stale.status_code == 409 and stale.data["code"] == "stale_version"
+    assert api_as(manager).post(url(incident, action), {**filled, "version": 2}).status_code == 200
+
+
+def test_start_on_a_resolved_incident_points_to_reopen(api_as, agent):
+    incident = resolved(make_incident(agent), agent)
+    response = api_as(agent).post(url(incident, "start"))
+    assert response.status_code == 409 and "reopen" in response.data["detail"]
+
+
 def test_unknown_action_fields_are_400(api_as, agent):
     response = api_as(agent).post(url(make_incident(agent), "start"), {"status": "closed"})
     assert response.status_code == 400 and "status" in response.data["errors"]
