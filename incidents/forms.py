@@ -197,12 +197,8 @@ class BulkForm(forms.Form):
         coerce=int, choices=(), required=True, error_messages={"required": "Tick the incidents first."}
     )
     action = forms.ChoiceField(choices=ACTIONS)
-    group = forms.ModelChoiceField(
-        queryset=SupportGroup.objects.filter(is_active=True), required=False, label="Group"
-    )
-    assignee = UserLabelChoiceField(
-        queryset=User.objects.filter(is_active=True), required=False, label="Assignee"
-    )
+    group = forms.ModelChoiceField(queryset=SupportGroup.objects.none(), required=False, label="Group")
+    assignee = UserLabelChoiceField(queryset=User.objects.none(), required=False, label="Assignee")
     hold_reason = forms.ChoiceField(choices=[("", "---------"), *HoldReason.choices], required=False)
     resolution_code = forms.ChoiceField(choices=[("", "---------"), *ResolutionCode.choices], required=False)
     notes = forms.CharField(required=False, max_length=4000, label="Resolution notes / reason")
@@ -212,6 +208,8 @@ class BulkForm(forms.Form):
         # Any number: the service decides which of them the user may act on.
         raw = self.data.getlist("ids") if hasattr(self.data, "getlist") else []
         self.fields["ids"].choices = [(value, value) for value in raw]
+        self.fields["group"].queryset = active_groups()
+        self.fields["assignee"].queryset = staff_users()
 
     def params(self) -> dict:
         data, action = self.cleaned_data, self.cleaned_data["action"]

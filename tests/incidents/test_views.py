@@ -626,6 +626,40 @@ def test_parent_merge_update_and_links(client_as, agent, end_user):
     assert refused.status_code == 409
 
 
+def test_detail_query_count_does_not_grow_with_its_rows(
+    client_as, agent, desk, django_assert_num_queries, django_assert_max_num_queries
+):
+    from itsm import services as kernel
+
+    incident = make_incident(agent, assignment_group=desk)
+    services.incident_comment(incident=incident, actor=agent, body="First", public=False, involved=[agent])
+    kernel.link_add(source=incident, target=make_incident(agent), actor=agent)  # one query per linked type
+    client = client_as(agent)
+    url = detail_url(incident)
+    client.get(url)
+    with django_assert_max_num_queries(60) as few:
+        client.get(url)
+    baseline = len(few.captured_queries)
+    for index in range(6):
+        services.incident_comment(
+            incident=incident,
+            actor=agent,
+            body=f"Note {index}",
+            public=bool(index % 2),
+            fields={"actions_planned": "more"},
+            involved=[agent, UserFactory(roles=[roles.AGENT])],
+        )
+        services.incident_set_parent(
+            incident=make_incident(agent, short_description=f"Child {index}"), actor=agent, parent=incident
+        )
+        kernel.link_add(source=incident, target=make_incident(agent), actor=agent)
+    for group in (SupportGroupFactory(), SupportGroupFactory()):
+        services.incident_assign(incident=incident, actor=agent, group=group)
+    with django_assert_num_queries(baseline):
+        response = client.get(url)
+    assert len(response.context["children"]) == 6 and len(response.context["links"]) == 7
+
+
 # ------------------------------------------------------------------------------------------- edit
 
 
