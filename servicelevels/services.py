@@ -76,16 +76,36 @@ def matches(
     return not (organisations and facts.organisation_id not in organisations)
 
 
+# Active policies are read once and kept for POLICY_CACHE_SECONDS; any change to a policy in this
+# process clears them at once (signals below), other processes see it within that time.
+POLICY_CACHE_SECONDS = 30.0
+_policy_cache: tuple[float, list[tuple[SLAPolicy, set[int], set[int]]]] | None = None
+
+
+def forget_policies(**kwargs) -> None:
+    global _policy_cache
+    _policy_cache = None
+
+
+def _active_policies() -> list[tuple[SLAPolicy, set[int], set[int]]]:
+    global _policy_cache
+    import time
+
+    if _policy_cache is not None and time.monotonic() - _policy_cache[0] < POLICY_CACHE_SECONDS:
+        return _policy_cache[1]
+    policies = [
+        (policy, {s.pk for s in policy.services.all()}, {o.pk for o in policy.organisations.all()})
+        for policy in SLAPolicy.objects.filter(is_active=True)
+        .select_related("calendar", "escalation_policy")
+        .prefetch_related("services", "organisations")
+    ]
+    _policy_cache = (time.monotonic(), policies)
+    return policies
+
+
 def policy_for(facts: Facts) -> SLAPolicy | None:
     """The first active policy, by order, whose every condition holds."""
-    policies = (
-        SLAPolicy.objects.filter(is_active=True)
-        .select_related("calendar")
-        .prefetch_related("services", "organisations")
-    )
-    for policy in policies:
-        service_ids = {s.pk for s in policy.services.all()}
-        org_ids = {o.pk for o in policy.organisations.all()}
+    for policy, service_ids, org_ids in _active_policies():
         if matches(policy, facts, service_ids, org_ids):
             return policy
     return None
@@ -143,13 +163,17 @@ def sync_clocks(
     now = now or timezone.now()
     content_type = ContentType.objects.get_for_model(type(record))
     policy = policy_for(facts)
-    clocks = {
-        clock.target: clock
-        for clock in Clock.objects.select_for_update()
+    # Per target: the live clock if there is one (at most one, by constraint), else the latest.
+    clocks: dict[str, Clock] = {}
+    for clock in (
+        Clock.objects.select_for_update()
         .filter(content_type=content_type, object_id=record.pk)
         .exclude(state=ClockState.CANCELLED)
-        .order_by("target", "-started_at")
-    }
+        .order_by("started_at", "id")
+    ):
+        current = clocks.get(clock.target)
+        if current is None or not current.is_live or clock.is_live:
+            clocks[clock.target] = clock
     live = []
     for target in Target.values:
         clock = clocks.get(target)
@@ -205,7 +229,7 @@ def sync_clocks(
 
 def _start(record, content_type, target, policy, minutes, start, now) -> Clock:
     schedule = calendars.schedule_for(policy.calendar)
-    clock = Clock.objects.create(
+    clock = Clock(
         content_type=content_type,
         object_id=record.pk,
         target=target,
@@ -217,9 +241,9 @@ def _start(record, content_type, target, policy, minutes, start, now) -> Clock:
         elapsed_seconds=0,
         deadline=schedule.add(start, minutes * 60),
     )
-    _event(clock, EventKind.STARTED, start, policy=policy.name, deadline=clock.deadline.isoformat())
-    _plan(clock, now)
+    _plan(clock, now)  # unsaved: nothing recorded yet, so no query
     clock.save()
+    _event(clock, EventKind.STARTED, start, policy=policy.name, deadline=clock.deadline.isoformat())
     return clock
 
 

@@ -11,6 +11,19 @@ def _media_root(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
 
 
+@pytest.fixture(autouse=True)
+def _fresh_sla_caches():
+    """Policies and schedules are cached per process; each test's rolled-back rows must not leak."""
+    from servicelevels import calendars
+    from servicelevels.services import forget_policies
+
+    forget_policies()
+    calendars.forget()
+    yield
+    forget_policies()
+    calendars.forget()
+
+
 @pytest.fixture
 def agent(db):
     return UserFactory(username="agent1", roles=[roles.AGENT])

@@ -74,7 +74,8 @@ def test_first_matching_policy_by_order_wins(always):
     assert policy_for(Facts(priority=1)) == p1
     assert policy_for(Facts(priority=3, categories=("Network",), channel="phone")) == net
     assert policy_for(Facts(priority=3, categories=("Network",), channel="email")) == generic
-    SLAPolicy.objects.filter(pk=generic.pk).update(is_active=False)
+    generic.is_active = False
+    generic.save()
     assert policy_for(Facts(priority=4)) is None
     assert network.name == "Network"
 
