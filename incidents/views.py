@@ -115,7 +115,7 @@ class Keyset:
             direction, value, pk = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
             if self.field in ("created_at", "updated_at"):
                 value = datetime.datetime.fromisoformat(value)
-            elif self.field == "priority":
+            elif self.field in ("priority", "id"):
                 value = int(value)
             else:
                 value = str(value)
@@ -168,8 +168,9 @@ class Queue(RoleRequiredMixin, TemplateView):
         requested = self.request.GET.get("ordering", "")
         if requested.lstrip("-") in SORTS:
             return requested.lstrip("-"), requested.startswith("-")
-        # Open queues: most urgent first, then the oldest; "all": the newest first.
-        return ("created_at", True) if tab == "all" else ("priority", False)
+        # Open queues: most urgent first, then the oldest (the partial indexes on open incidents);
+        # "all": the newest first, by id (the primary key's index; created_at has none).
+        return ("id", True) if tab == "all" else ("priority", False)
 
     def get(self, request, *args, **kwargs):
         context = self.get_context_data(**kwargs)
@@ -209,7 +210,7 @@ class Queue(RoleRequiredMixin, TemplateView):
 
         columns = []
         for key, label in SORTS.items():
-            sorted_here = key == field
+            sorted_here = key == field or (key == "number" and field == "id")
             target = f"-{key}" if sorted_here and not descending else key
             columns.append(
                 {

@@ -132,6 +132,16 @@ def test_queue_filters_refresh_the_table_and_bulk_assigns(page, shot, login, age
     page.locator("#id_q").fill("")
     page.locator("#id_q").press("Enter")
     expect(rows).to_have_count(2)
+
+    # Sorting reloads the table only; the saved view keeps the current query.
+    page.locator("#queue-table thead").get_by_role("link", name="Number").click()
+    expect(page).to_have_url(re.compile(r"ordering=number"))
+    expect(rows.first).to_contain_text(similar.number)
+    page.get_by_role("button", name="Save this view").click()
+    page.get_by_label("Name", exact=True).fill("By number")
+    page.locator("#save-view").get_by_role("button", name="Save").click()
+    expect(page.locator("#saved-views").get_by_role("link", name="By number")).to_be_visible()
+    expect(page).to_have_url(re.compile(r"ordering=number"))
     page.get_by_label(f"Select {other.number}").check()
     page.get_by_label(f"Select {similar.number}").check()
     bulk = page.locator("#bulk-form")

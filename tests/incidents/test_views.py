@@ -216,6 +216,9 @@ def test_sorting_and_keyset_pages(client_as, agent, monkeypatch):
     newest = client.get("/incidents/", {"ordering": "-created_at"})
     assert numbers(newest) == [made[4].number, made[3].number]
     assert numbers(client.get("/incidents/", {"cursor": "garbage"})) == [made[0].number, made[1].number]
+    everything = client.get("/incidents/", {"tab": "all"})
+    assert numbers(everything) == [made[4].number, made[3].number]
+    assert numbers(client.get(everything.context["next_url"])) == [made[2].number, made[1].number]
 
 
 def test_htmx_filter_request_gets_the_table_only(client_as, agent):
