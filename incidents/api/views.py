@@ -77,9 +77,9 @@ class IncidentViewSet(RecordViewSet):
         user = self.request.user
         if self.action == "list":
             return queries.incidents(user)
-        if self.action in ("retrieve", "create", "update", "partial_update"):
+        if self.action == "retrieve":
             return queries.incident_detail(user)
-        # Actions lock and re-read the row in the service and answer with a fresh detail read.
+        # Edits and actions lock and re-read the row in the service, then answer with a detail read.
         return Incident.objects.visible_to(user)
 
     def get_serializer_class(self):
@@ -162,7 +162,8 @@ class IncidentViewSet(RecordViewSet):
         responses=ACTION_RESPONSES,
     )
     def update(self, request, *args, **kwargs):
-        """Edit the directly editable fields (all of them). A priority change needs ``reason``."""
+        """Edit the directly editable fields (``short_description`` required). A priority change needs
+        ``reason``."""
         return self._update(request, partial=False)
 
     @extend_schema(
