@@ -70,10 +70,12 @@ class StrictFieldsMixin:
     ``assignee`` sent in an edit would otherwise look accepted while nothing changed."""
 
     refused_help = "It is not a field of this request."
+    # Sent by HTML forms (the browsable API) along with the fields.
+    form_keys = frozenset({"csrfmiddlewaretoken"})
 
     def to_internal_value(self, data):
         if isinstance(data, dict):
-            unknown = sorted(set(data) - set(self.fields))
+            unknown = sorted(set(data) - set(self.fields) - self.form_keys)
             if unknown:
                 raise serializers.ValidationError(dict.fromkeys(unknown, [self.refused_help]))
         return super().to_internal_value(data)

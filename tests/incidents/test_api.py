@@ -457,6 +457,15 @@ def test_unknown_action_fields_are_400(api_as, agent):
     assert response.status_code == 400 and "status" in response.data["errors"]
 
 
+def test_html_form_post_with_session_works(client_as, agent):
+    incident = make_incident(agent)
+    response = client_as(agent).post(
+        url(incident, "hold"), {"hold_reason": "awaiting_user", "csrfmiddlewaretoken": "token"}
+    )
+    assert response.status_code == 200, response.content
+    assert Incident.objects.get(pk=incident.pk).status == Status.ON_HOLD
+
+
 def test_cancel_needs_a_reason(api_as, agent):
     incident = make_incident(agent)
     client = api_as(agent)
