@@ -19,7 +19,7 @@ from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import F, Q
 from django.db.models.fields.tuple_lookups import Tuple, TupleGreaterThan, TupleLessThan
-from django.http import Http404, HttpResponseRedirect
+from django.http import Http404, HttpResponseRedirect, QueryDict
 from django.shortcuts import get_object_or_404, render
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -414,7 +414,11 @@ class CreatePart(RoleRequiredMixin, View):
         handler = getattr(self, f"part_{part}", None)
         if handler is None:
             raise Http404("No such part.")
-        return handler(request, request.GET)
+        # Raw query values reach lookups here (no form field to refuse NUL, which PostgreSQL rejects).
+        source = QueryDict(mutable=True)
+        for key, values in request.GET.lists():
+            source.setlist(key, [value.replace("\x00", "") for value in values])
+        return handler(request, source)
 
     def part_classification(self, request, source):
         category, subcategory = _classification(source)

@@ -727,3 +727,87 @@ def test_numbers_are_linked_in_the_queue(client_as, agent):
     incident = make_incident(agent)
     html = client_as(agent).get("/incidents/").content.decode()
     assert re.search(rf'href="{detail_url(incident)}"[^>]*>{incident.number}<', html)
+
+
+JUNK = ["", "x", "-1", "99999999999999999999", "\x00"]
+QUEUE_PARAMS = [
+    "status",
+    "priority",
+    "group",
+    "assignee",
+    "service",
+    "ci",
+    "category",
+    "age",
+    "q",
+    "ordering",
+    "cursor",
+    "tab",
+    "created_after",
+    "ci_class",
+    "ci_attr",
+    "caller",
+]
+PART_PARAMS = [
+    "category",
+    "subcategory",
+    "assignment_group",
+    "impact",
+    "urgency",
+    "short_description",
+    "service",
+    "exclude",
+    "cis",
+    "ci_add",
+    "ci_remove",
+]
+ACTION_PARAMS = [
+    "version",
+    "hold_reason",
+    "reason",
+    "resolution_code",
+    "group",
+    "assignee",
+    "kind",
+    "supplier",
+    "incident_manager",
+    "parent",
+    "update_cadence_minutes",
+    "survivor",
+    "user",
+    "role",
+    "id",
+    "target_type",
+    "target",
+    "involved",
+    "body",
+]
+PARTS = ["classification", "assignment", "priority", "suggestions", "cis", "users"]
+
+
+def test_junk_input_is_never_a_500(client_as, agent, manager, desk):
+    incident = make_incident(agent, assignment_group=desk)
+    actions = [*views.ACTION_FORMS, "link_add", "link_remove", "swarm_remove", "nonsense", "attach"]
+    for user in (agent, manager):  # the manager may declare a major incident
+        client = client_as(user)
+        for value in JUNK:
+            if user == agent:
+                for name in QUEUE_PARAMS:
+                    assert client.get("/incidents/", {name: value}).status_code == 200, (name, value)
+                for part in PARTS:
+                    response = client.get(f"/incidents/new/part/{part}/", dict.fromkeys(PART_PARAMS, value))
+                    assert response.status_code == 200, (part, value)
+                response = client.post(
+                    "/incidents/new/", {"short_description": value, "impact": value, "caller": value}
+                )
+                assert response.status_code == 400
+                bulk = {"action": value, "ids": [value], "group": value, "assignee": value}
+                assert client.post("/incidents/bulk/", bulk).status_code == 302
+            for action in actions:
+                data = {"action": action, **dict.fromkeys(ACTION_PARAMS, value)}
+                response = client.post(detail_url(incident), data)
+                assert response.status_code in (200, 302, 400, 403, 404, 409), (action, value)
+            edit = {"version": value, "impact": value}
+            # 404 once a junk "flag_security" made it a security incident.
+            assert client.post(f"/incidents/{incident.pk}/edit/", edit).status_code in (400, 404)
+        client.logout()
