@@ -23,7 +23,7 @@ from rest_framework.views import APIView
 from configuration import audit, imports, queries, services
 from configuration.api import serializers
 from configuration.filters import CIFilterSet, RelationshipFilterSet
-from configuration.models import CIClass, Relationship, RelationshipType
+from configuration.models import CIClass, ConfigurationItem, Relationship, RelationshipType
 from itsm import roles
 from itsm.api.permissions import IsStaffRole, ReadStaffWriteRoles
 from itsm.api.viewsets import RecordViewSet
@@ -58,6 +58,8 @@ class CIViewSet(RecordViewSet):
     ordering = ["number"]
 
     def base_queryset(self):
+        if self.action == "impact":  # the analysed CI shows only its number and name
+            return ConfigurationItem.objects.only("id", "number", "name")
         return queries.ci_detail()
 
     @cached_property
