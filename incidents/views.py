@@ -471,6 +471,20 @@ class CreatePart(RoleRequiredMixin, View):
             request, "incidents/partials/ci_chooser.html", {"chosen_cis": _chosen_cis(ids), "ci_error": error}
         )
 
+    def part_caller(self, request, source):
+        username = source.get("caller", "").strip().split(" ", 1)[0]
+        caller = (
+            User.objects.visible_to(request.user)
+            .select_related("organisation", "location")
+            .filter(username=username, is_active=True)
+            .first()
+            if username
+            else None
+        )
+        return render(
+            request, "incidents/partials/caller_card.html", {"caller": caller, "username": username}
+        )
+
     def part_users(self, request, source):
         text = next((value for value in source.values() if value.strip()), "").strip().split(" ", 1)[0]
         people = []
@@ -782,7 +796,7 @@ class IncidentDetail(RecordDetailView):
         )
         return ("Public comment added." if public else "Work note added."), reverse(
             "incidents:detail", args=[incident.pk]
-        ) + "#timeline"
+        ) + "#update"
 
     def do_swarm_add(self, incident, data):
         member = services.swarm_add(

@@ -52,6 +52,7 @@ def test_agent_logs_assigns_notes_and_resolves_then_the_caller_confirms(page, sh
     page.goto("/incidents/new/")
     page.locator("#id_caller").fill("jsmith")
     page.locator("#id_short_description").press_sequentially("Outlook crashes on attachments", delay=10)
+    expect(page.locator("#caller-card")).to_contain_text("Jane Smith")
     suggestions = page.locator("#suggestions")
     expect(suggestions.get_by_role("link", name=similar.number)).to_be_visible()
     page.locator("#id_category").select_option(label="E-mail")

@@ -418,6 +418,12 @@ def test_small_parts(client_as, agent, desk):
     assert "No CI" in client.get("/incidents/new/part/cis/", {"ci_add": "nope"}).content.decode()
     assert agent.username in client.get("/incidents/new/part/users/", {"caller": "agent"}).content.decode()
     assert client.get("/incidents/new/part/nothing/").status_code == 404
+    vip = UserFactory(username="boss", first_name="Big", last_name="Boss", is_vip=True, phone="+41 1")
+    html = client.get("/incidents/new/part/caller/", {"caller": "boss"}).content.decode()
+    assert "Big Boss" in html and "VIP" in html and "+41 1" in html and vip.email in html
+    assert (
+        "No active person" in client.get("/incidents/new/part/caller/", {"caller": "ghost"}).content.decode()
+    )
 
 
 # ----------------------------------------------------------------------------------------- detail
@@ -782,7 +788,7 @@ ACTION_PARAMS = [
     "involved",
     "body",
 ]
-PARTS = ["classification", "assignment", "priority", "suggestions", "cis", "users"]
+PARTS = ["classification", "assignment", "priority", "suggestions", "cis", "users", "caller"]
 
 
 def test_junk_input_is_never_a_500(client_as, agent, manager, desk):
