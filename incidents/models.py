@@ -430,6 +430,12 @@ class Incident(NumberedRecord):
             return roles.has_role(user, roles.SECURITY)
         return roles.is_staff_role(user)
 
+    def redact_history(self, changes: list, user) -> None:
+        """Whoever may not read the internal parts (the caller of a security incident) sees no
+        change history: who was assigned, escalated or told is internal."""
+        if not self.internal_visible_to(user):
+            changes.clear()
+
 
 class StatusPeriod(models.Model):
     """A stretch of time an incident spent in one status (with the group holding it): time in each

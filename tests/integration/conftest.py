@@ -74,7 +74,9 @@ def start_worker(queue: str, *, log_path: Path, redis_url: str | None = None, co
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            pytest.fail(f"the Celery worker exited with {process.returncode}:\n{log_path.read_text()[-3000:]}")
+            pytest.fail(
+                f"the Celery worker exited with {process.returncode}:\n{log_path.read_text()[-3000:]}"
+            )
         replies = control.control.ping(timeout=0.5)
         if any(name.startswith(f"{queue}-") for reply in replies for name in reply):
             return process
