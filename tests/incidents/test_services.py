@@ -493,6 +493,12 @@ def test_security_incident_is_visible_to_the_security_team_and_the_caller_only(a
     with pytest.raises(Http404):
         kernel_queries.attachment_visible_to(public.pk, other_agent)
     assert kernel_queries.attachment_visible_to(internal.pk, security) == internal
+    # A staff member who raised a security incident sees it, but not its internal history.
+    staff_caller_incident = make_incident(agent, caller=other_agent, is_security=True)
+    assert Incident.objects.visible_to(other_agent).filter(pk=staff_caller_incident.pk).exists()
+    history = kernel_queries.history_for(staff_caller_incident)
+    assert kernel_queries.readable_history(staff_caller_incident, history, other_agent) == []
+    assert kernel_queries.readable_history(staff_caller_incident, history, security)
 
 
 # -- concurrency ---------------------------------------------------------------------------------
