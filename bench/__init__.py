@@ -10,4 +10,5 @@ Every benchmark works in its own database, ``itsm_bench``, on the same server as
 BENCHMARKS = {
     "api": "bench.api_list",
     "cmdb": "bench.cmdb",
+    "incidents": "bench.incidents",  # its own database, itsm_bench_incidents
 }
