@@ -21,7 +21,6 @@ from django.db.models import F, Q
 from django.db.models.fields.tuple_lookups import Tuple, TupleGreaterThan, TupleLessThan
 from django.http import Http404, HttpResponseRedirect, QueryDict
 from django.shortcuts import get_object_or_404, render
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -613,11 +612,7 @@ class IncidentDetail(RecordDetailView):
                 "overdue": bool(incident.is_major and is_open and next_update and now > next_update),
             },
             review=review,
-            # Rendered here: ``{% include ... with context=... %}`` cannot pass a panel's own context.
-            panel_html=[
-                (item["panel"].title, render_to_string(item["panel"].template, item["context"], self.request))
-                for item in context["panels"]
-            ],
+            panel_html=[(item["panel"].title, item["html"]) for item in context["panels"]],
             timeline=_with_field_rows(context["timeline"]),
             update_form=kwargs.get("update_form") or f.styled(f.UpdateForm(auto_id="update_%s")),
             status_choices=Status,

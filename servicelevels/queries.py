@@ -61,15 +61,15 @@ def _duration(seconds: float) -> str:
     return f"-{text}" if seconds < 0 else text
 
 
-def clocks_for(record, *, now: datetime.datetime | None = None) -> list[ClockView]:
+def clocks_for(record, *, now: datetime.datetime | None = None, with_events: bool = True) -> list[ClockView]:
     now = now or timezone.now()
     content_type = ContentType.objects.get_for_model(type(record))
-    clocks = list(
+    rows = (
         Clock.objects.filter(content_type=content_type, object_id=record.pk)
         .select_related("policy", "calendar")
-        .prefetch_related("events")
         .order_by("started_at", "id")
     )
+    clocks = list(rows.prefetch_related("events") if with_events else rows)
     views = []
     for clock in clocks:
         schedule = calendars.schedule_for(clock.calendar)
@@ -80,7 +80,7 @@ def clocks_for(record, *, now: datetime.datetime | None = None) -> list[ClockVie
                 elapsed_seconds=elapsed,
                 remaining_seconds=clock.target_seconds - elapsed,
                 percent=100 * elapsed / clock.target_seconds if clock.target_seconds else 100,
-                events=list(clock.events.all()),
+                events=list(clock.events.all()) if with_events else [],
             )
         )
     return views

@@ -143,6 +143,10 @@ class IncidentListSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+from servicelevels.api.serializers import ClockSummarySerializer  # noqa: E402
+from servicelevels.queries import clocks_for  # noqa: E402
+
+
 class IncidentSerializer(serializers.ModelSerializer):
     """The full incident (its timeline, history, attachments and links are sub-resources)."""
 
@@ -169,6 +173,9 @@ class IncidentSerializer(serializers.ModelSerializer):
     swarm = serializers.SerializerMethodField(help_text="The active swarm participants.")
     allowed_transitions = serializers.SerializerMethodField(
         help_text="The statuses the lifecycle allows from the current one."
+    )
+    service_levels = serializers.SerializerMethodField(
+        help_text="The SLA clocks of the incident (response, resolution, updates) with time left and why."
     )
 
     class Meta:
@@ -217,6 +224,7 @@ class IncidentSerializer(serializers.ModelSerializer):
             "closed_at",
             "response_due_at",
             "resolve_due_at",
+            "service_levels",
             "reassignment_count",
             "reopen_count",
             "first_contact_resolution",
@@ -254,6 +262,10 @@ class IncidentSerializer(serializers.ModelSerializer):
 
     def get_allowed_transitions(self, incident) -> list[str]:
         return sorted(TRANSITIONS[incident.status])
+
+    @extend_schema_field(ClockSummarySerializer(many=True))
+    def get_service_levels(self, incident) -> list[dict]:
+        return ClockSummarySerializer(clocks_for(incident, with_events=False), many=True).data
 
 
 # ----------------------------------------------------------------------------- create, edit

@@ -133,6 +133,21 @@ class AttachmentForm(forms.Form):
     )
 
 
+def render_panels(record, request) -> list[dict]:
+    """The registered panels of a record, each rendered with its own context: ``{"panel", "html"}``."""
+    from django.template.loader import render_to_string
+
+    return [
+        {
+            "panel": panel,
+            "html": render_to_string(
+                panel.template, {"record": record, **panel.context(record, request.user)}, request=request
+            ),
+        }
+        for panel in registry.panels_for(record)
+    ]
+
+
 class RecordDetailView(RoleRequiredMixin, TemplateView):
     """A record's page: its fields, registered panels, timeline, attachments and history.
 
@@ -160,10 +175,7 @@ class RecordDetailView(RoleRequiredMixin, TemplateView):
             title=getattr(record, "record_label", str(record)),
             verbose_name=self.model._meta.verbose_name,
             field_rows=[(column.label, column.value(record)) for column in self.fields],
-            panels=[
-                {"panel": p, "context": {"record": record, **p.context(record, user)}}
-                for p in registry.panels_for(record)
-            ],
+            panels=render_panels(record, self.request),
             timeline=queries.timeline_for(record, user)[:100],
             history=queries.readable_history(record, queries.history_for(record)[:50], user),
             attachments=queries.attachments_for(record, user),

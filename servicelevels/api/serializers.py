@@ -173,3 +173,18 @@ class ClockSerializer(serializers.ModelSerializer):
             "priority",
             "events",
         ]
+
+
+class ClockSummarySerializer(serializers.Serializer):
+    """A record's clock as other apps embed it (e.g. in the incident API)."""
+
+    id = serializers.IntegerField(source="clock.id")
+    target = serializers.CharField(source="clock.target")
+    state = serializers.CharField(source="clock.state")
+    policy = serializers.CharField(source="clock.policy.name")
+    deadline = serializers.DateTimeField(source="clock.deadline", allow_null=True)
+    breached_at = serializers.DateTimeField(source="clock.breached_at", allow_null=True)
+    percent_used = serializers.FloatField(source="percent")
+    remaining_seconds = serializers.FloatField()
+    risk = serializers.CharField(help_text="ok, warning, danger, breached or done")
+    explanation = serializers.CharField(help_text="Why the deadline is what it is.")

@@ -153,8 +153,8 @@ def test_detail_query_count_is_pinned(api_as, agent, desk, incident_manager, dja
     server = cmdb.ci_create(actor=None, ci_class=CIClass.objects.get(slug="server"), name="srv-1")
     incident = make_incident(agent, assignment_group=desk, cis=[server], watchers=[agent])
     client = api_as(agent)
-    # token, roles, the incident with its joins, CIs, their classes, watchers, swarm
-    with django_assert_num_queries(7):
+    # token, roles, the incident with its joins, CIs, their classes, watchers, swarm, SLA clocks
+    with django_assert_num_queries(8):
         assert client.get(url(incident)).status_code == 200
     more = [
         cmdb.ci_create(actor=None, ci_class=CIClass.objects.get(slug="server"), name=f"srv-{n}")
@@ -166,7 +166,7 @@ def test_detail_query_count_is_pinned(api_as, agent, desk, incident_manager, dja
         services.swarm_add(
             incident=incident, actor=incident_manager, user=UserFactory(roles=[roles.AGENT]), role=f"r{n}"
         )
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(8):
         data = client.get(url(incident)).data
     assert len(data["cis_summary"]) == 3 and len(data["swarm"]) == 3
 
