@@ -134,7 +134,10 @@ def test_incident_page_and_api_show_the_clocks(client_as, api_as, agent, always)
     SLAPolicy.objects.create(name="Standard 4h", calendar=always, resolution_minutes=240)
     incident = make_incident(agent)
     page = client_as(agent).get(f"/incidents/{incident.pk}/").content.decode()
-    assert "Service levels" in page and "Policy &#x27;Standard 4h&#x27; gives 4 h 00 min around the clock." in page
+    assert (
+        "Service levels" in page
+        and "Policy &#x27;Standard 4h&#x27; gives 4 h 00 min around the clock." in page
+    )
     detail = api_as(agent).get(f"/api/v1/incidents/{incident.pk}/").json()
     (clock,) = detail["service_levels"]
     assert clock["target"] == "resolution" and clock["risk"] == "ok" and clock["policy"] == "Standard 4h"
