@@ -87,9 +87,12 @@ SORTS = {
     "priority": "Priority",
     "number": "Number",
     "status": "Status",
+    "resolve_due_at": "Due",
     "created_at": "Opened",
     "updated_at": "Updated",
 }
+# Time left to the resolution deadline below which the queue shows it in warning colours.
+DUE_SOON = datetime.timedelta(hours=2)
 DEFAULT_TAB = "open"
 
 
@@ -112,7 +115,7 @@ class Keyset:
     def _decode(self, token: str):
         try:
             direction, value, pk = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
-            if self.field in ("created_at", "updated_at"):
+            if self.field in ("created_at", "updated_at", "resolve_due_at"):
                 value = datetime.datetime.fromisoformat(value)
             elif self.field in ("priority", "id"):
                 value = int(value)
@@ -189,6 +192,9 @@ class Queue(RoleRequiredMixin, TemplateView):
         elif filterset.is_bound:
             rows = filterset.qs
         field, descending = self.ordering(tab)
+        if field == "resolve_due_at":
+            # Sorting by due time lists the incidents whose resolution clock is running.
+            rows = rows.filter(resolve_due_at__isnull=False)
         items, next_cursor, previous_cursor = Keyset(rows, field, descending, self.page_size).page(
             request.GET.get("cursor", "")
         )
@@ -220,6 +226,9 @@ class Queue(RoleRequiredMixin, TemplateView):
                     "url": url(ordering=target),
                 }
             )
+        now = timezone.now()
+        for item in items:
+            item.due_risk = _due_risk(item, now)
         tab_query = without_order.urlencode()
         context.update(
             title=queries.QUEUES[tab] if self.fixed_tab else "Incidents",
@@ -250,6 +259,15 @@ class Queue(RoleRequiredMixin, TemplateView):
             full_path=request.get_full_path(),
         )
         return context
+
+
+def _due_risk(incident, now) -> str:
+    """How the queue colours the resolution deadline: overdue, soon, ok, paused or none."""
+    if incident.resolve_due_at is None:
+        return "paused" if incident.status == Status.ON_HOLD else "none"
+    if incident.resolve_due_at <= now:
+        return "overdue"
+    return "soon" if incident.resolve_due_at - now <= DUE_SOON else "ok"
 
 
 def _query_string(request, tab: str, fixed_tab: str | None) -> str:

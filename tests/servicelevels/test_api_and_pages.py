@@ -7,6 +7,7 @@ import pytest
 from django.utils import timezone
 
 from incidents import services as incidents
+from incidents.models import Incident
 from itsm import roles
 from servicelevels import calendars, queries
 from servicelevels.models import Calendar, Clock, ClockState, SLAPolicy
@@ -141,3 +142,19 @@ def test_incident_page_and_api_show_the_clocks(client_as, api_as, agent, always)
     detail = api_as(agent).get(f"/api/v1/incidents/{incident.pk}/").json()
     (clock,) = detail["service_levels"]
     assert clock["target"] == "resolution" and clock["risk"] == "ok" and clock["policy"] == "Standard 4h"
+
+
+def test_queue_shows_time_left_coloured_and_sorts_by_due(client_as, agent, always):
+    SLAPolicy.objects.create(name="P4", calendar=always, priorities=[4], resolution_minutes=600)
+    SLAPolicy.objects.create(name="Others", calendar=always, order=200, resolution_minutes=60)
+    slow = make_incident(agent, short_description="Later one", impact=4, urgency=3)
+    fast = make_incident(agent, short_description="Sooner one", impact=1, urgency=1)
+    overdue = make_incident(agent, short_description="Late one", impact=1, urgency=1)
+    Incident.objects.filter(pk=overdue.pk).update(
+        resolve_due_at=timezone.now() - datetime.timedelta(minutes=5)
+    )
+    client = client_as(agent)
+    page = client.get("/incidents/?tab=open&ordering=resolve_due_at").content.decode()
+    assert page.index("Late one") < page.index("Sooner one") < page.index("Later one")
+    assert "overdue" in page and "text-bg-warning" in page  # 60 min left: soon
+    assert slow.pk and fast.pk
