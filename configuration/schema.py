@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import decimal
 import ipaddress
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,91 +61,156 @@ def class_schema(ci_class) -> dict[str, Attribute]:
     return schema
 
 
-def _coerce(attribute: Attribute, value: Any) -> Any:
-    """The JSON value stored for ``value``, or ValueError with the reason."""
-    kind = attribute.type
-    if kind == AttributeType.STRING:
-        if isinstance(value, dict | list):
-            raise ValueError("must be text")
-        return str(value)
-    if kind == AttributeType.INTEGER:
-        if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
-            raise ValueError("must be a whole number")
-        try:
-            return int(str(value).strip())
-        except ValueError:
-            raise ValueError("must be a whole number") from None
-    if kind == AttributeType.DECIMAL:
-        if isinstance(value, bool):
-            raise ValueError("must be a number")
-        try:
-            number = decimal.Decimal(str(value).strip())
-        except decimal.InvalidOperation:
-            raise ValueError("must be a number") from None
-        if not number.is_finite():
-            raise ValueError("must be a number")
-        return float(number)
-    if kind == AttributeType.BOOLEAN:
-        if isinstance(value, bool):
-            return value
-        text = str(value).strip().lower()
-        if text in {"true", "yes", "1", "on"}:
-            return True
-        if text in {"false", "no", "0", "off"}:
-            return False
-        raise ValueError("must be true or false")
-    if kind == AttributeType.DATE:
-        try:
-            return datetime.date.fromisoformat(str(value).strip()).isoformat()
-        except ValueError:
-            raise ValueError("must be a date as YYYY-MM-DD") from None
-    if kind == AttributeType.CHOICE:
-        text = str(value)
-        if text not in attribute.choices:
-            raise ValueError(f"must be one of: {', '.join(attribute.choices)}")
-        return text
-    if kind == AttributeType.URL:
-        try:
-            URLValidator()(str(value))
-        except ValidationError:
-            raise ValueError("must be a URL") from None
-        return str(value)
-    if kind == AttributeType.IP_ADDRESS:
-        try:
-            return str(ipaddress.ip_address(str(value).strip()))
-        except ValueError:
-            raise ValueError("must be an IPv4 or IPv6 address") from None
-    raise ValueError(f"has an unknown type {kind}")
+# One coercer per attribute type: the JSON value stored for ``value``, or ValueError with the reason.
+
+
+def _coerce_string(attribute: Attribute, value: Any) -> Any:
+    if type(value) is str:
+        return value
+    if isinstance(value, dict | list):
+        raise ValueError("must be text")
+    return str(value)
+
+
+def _coerce_integer(attribute: Attribute, value: Any) -> Any:
+    if type(value) is int:
+        return value
+    if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+        raise ValueError("must be a whole number")
+    try:
+        return int(str(value).strip())
+    except ValueError:
+        raise ValueError("must be a whole number") from None
+
+
+def _coerce_decimal(attribute: Attribute, value: Any) -> Any:
+    if type(value) is float and math.isfinite(value):
+        return value  # what float(Decimal(str(value))) gives back
+    if isinstance(value, bool):
+        raise ValueError("must be a number")
+    try:
+        number = decimal.Decimal(str(value).strip())
+    except decimal.InvalidOperation:
+        raise ValueError("must be a number") from None
+    if not number.is_finite():
+        raise ValueError("must be a number")
+    return float(number)
+
+
+_TRUE, _FALSE = frozenset({"true", "yes", "1", "on"}), frozenset({"false", "no", "0", "off"})
+
+
+def _coerce_boolean(attribute: Attribute, value: Any) -> Any:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise ValueError("must be true or false")
+
+
+def _coerce_date(attribute: Attribute, value: Any) -> Any:
+    try:
+        return datetime.date.fromisoformat(str(value).strip()).isoformat()
+    except ValueError:
+        raise ValueError("must be a date as YYYY-MM-DD") from None
+
+
+def _coerce_choice(attribute: Attribute, value: Any) -> Any:
+    text = str(value)
+    if text not in attribute.choices:
+        raise ValueError(f"must be one of: {', '.join(attribute.choices)}")
+    return text
+
+
+_URL_VALIDATOR = URLValidator()
+
+
+def _coerce_url(attribute: Attribute, value: Any) -> Any:
+    try:
+        _URL_VALIDATOR(str(value))
+    except ValidationError:
+        raise ValueError("must be a URL") from None
+    return str(value)
+
+
+def _coerce_ip_address(attribute: Attribute, value: Any) -> Any:
+    try:
+        return str(ipaddress.ip_address(str(value).strip()))
+    except ValueError:
+        raise ValueError("must be an IPv4 or IPv6 address") from None
+
+
+def _coerce_unknown(attribute: Attribute, value: Any) -> Any:
+    raise ValueError(f"has an unknown type {attribute.type}")
+
+
+_COERCERS = {
+    AttributeType.STRING: _coerce_string,
+    AttributeType.INTEGER: _coerce_integer,
+    AttributeType.DECIMAL: _coerce_decimal,
+    AttributeType.BOOLEAN: _coerce_boolean,
+    AttributeType.DATE: _coerce_date,
+    AttributeType.CHOICE: _coerce_choice,
+    AttributeType.URL: _coerce_url,
+    AttributeType.IP_ADDRESS: _coerce_ip_address,
+}
+
+
+class AttributeValidator:
+    """``validate_attributes`` for one class, compiled once (a coercer per attribute, the required
+    ones, the message naming the known keys) and then called for each row, e.g. of an import."""
+
+    __slots__ = ("class_name", "coercers", "known", "required")
+
+    def __init__(self, ci_class, schema: dict[str, Attribute]):
+        self.class_name = ci_class.name
+        self.coercers = {
+            key: (attribute, _COERCERS.get(attribute.type, _coerce_unknown))
+            for key, attribute in schema.items()
+        }
+        self.required = [(key, attribute) for key, attribute in schema.items() if attribute.required]
+        self.known = ", ".join(sorted(schema)) or "none"
+
+    def __call__(self, values: dict[str, Any]) -> dict[str, Any]:
+        if not isinstance(values, dict):
+            raise ValidationError({"attributes": "Attributes must be an object of key: value."})
+        errors: dict[str, str] = {}
+        clean: dict[str, Any] = {}
+        coercers = self.coercers
+        for key, value in values.items():
+            entry = coercers.get(key)
+            if entry is None:
+                errors[f"attributes.{key}"] = (
+                    f"'{key}' is not an attribute of {self.class_name} (known: {self.known})."
+                )
+                continue
+            if value is None or value == "":
+                continue
+            attribute, coerce = entry
+            try:
+                clean[key] = coerce(attribute, value)
+            except ValueError as error:
+                errors[f"attributes.{key}"] = f"{attribute.label} {error}."
+        for key, attribute in self.required:
+            if key not in clean and f"attributes.{key}" not in errors:
+                errors[f"attributes.{key}"] = f"{attribute.label} is required for {self.class_name}."
+        if errors:
+            raise ValidationError(errors)
+        return clean
 
 
 def validate_attributes(
     ci_class, values: dict[str, Any], *, schema: dict[str, Attribute] | None = None
 ) -> dict[str, Any]:
     """Check ``values`` against the class schema; return the clean values or raise ValidationError
-    naming every offending attribute as ``attributes.<key>``."""
+    naming every offending attribute as ``attributes.<key>``. (Many rows of one class: build an
+    ``AttributeValidator`` once and call it.)"""
     if not isinstance(values, dict):
         raise ValidationError({"attributes": "Attributes must be an object of key: value."})
-    schema = class_schema(ci_class) if schema is None else schema
-    errors: dict[str, str] = {}
-    clean: dict[str, Any] = {}
-    for key, value in values.items():
-        attribute = schema.get(key)
-        if attribute is None:
-            known = ", ".join(sorted(schema)) or "none"
-            errors[f"attributes.{key}"] = f"'{key}' is not an attribute of {ci_class.name} (known: {known})."
-            continue
-        if value is None or value == "":
-            continue
-        try:
-            clean[key] = _coerce(attribute, value)
-        except ValueError as error:
-            errors[f"attributes.{key}"] = f"{attribute.label} {error}."
-    for key, attribute in schema.items():
-        if attribute.required and key not in clean and f"attributes.{key}" not in errors:
-            errors[f"attributes.{key}"] = f"{attribute.label} is required for {ci_class.name}."
-    if errors:
-        raise ValidationError(errors)
-    return clean
+    return AttributeValidator(ci_class, class_schema(ci_class) if schema is None else schema)(values)
 
 
 def visible_attributes(attributes: dict[str, Any], schema: dict[str, Attribute], user) -> dict[str, Any]:

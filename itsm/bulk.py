@@ -26,6 +26,10 @@ def allocate_ids(model: type[models.Model], count: int) -> list[int]:
         return [row[0] for row in cursor.fetchall()]
 
 
+# One encoder for every value (``json.dumps(..., default=str)`` builds a new one per call).
+_JSON = json.JSONEncoder(default=str)
+
+
 def copy_rows(model: type[models.Model], rows: list[dict]) -> None:
     """Insert ``rows`` into the model's table with one COPY. Runs in the caller's transaction.
 
@@ -48,12 +52,12 @@ def copy_rows(model: type[models.Model], rows: list[dict]) -> None:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     if json_positions:
-        dumps = json.dumps
+        dumps = _JSON.encode
         for row in rows:
             values = [row[name] for name in names]
             for position in json_positions:
                 if values[position] is not None:
-                    values[position] = dumps(values[position], default=str)
+                    values[position] = dumps(values[position])
             writer.writerow(values)
     else:
         writer.writerows([row[name] for name in names] for row in rows)

@@ -1,5 +1,7 @@
 """Imports from feeds: reconciliation, per-row errors with nothing half-written, idempotency."""
 
+import gc
+
 import pytest
 from django.core.exceptions import ValidationError
 
@@ -50,6 +52,43 @@ def test_import_creates_cis_identifiers_relationships_and_history(agent):
     assert host.number.startswith("CI")
     assert Relationship.objects.count() == 2
     assert ChangeRecord.objects.filter(object_id=host.pk, action="create", actor=agent).exists()
+
+
+def test_awkward_text_survives_the_bulk_write():
+    awkward = 'He said "hi", then\nleft; a\\b, \\N and\n\\.\nthe end'
+    report = run(
+        [
+            {
+                "class": "server",
+                "name": "\\N",
+                "identifiers": {"hostname": "odd-1"},
+                "attributes": {"os": '  spaced, "quoted"  ', "model": awkward},
+                "description": awkward,
+            },
+            {"class": "server", "name": "plain", "identifiers": {"hostname": "odd-2"}, "description": ""},
+        ]
+    )
+    assert report["created"] == 2, report["rows"]
+    odd, plain = ConfigurationItem.objects.get(name="\\N"), ConfigurationItem.objects.get(name="plain")
+    assert odd.description == awkward
+    assert odd.attributes == {"os": '  spaced, "quoted"  ', "model": awkward}
+    assert plain.description == "" and plain.owner_group_id is None and plain.location_id is None
+    assert ChangeRecord.objects.get(object_id=odd.pk).changes["description"]["new"] == awkward
+
+
+def test_the_garbage_collector_is_back_on_after_an_import():
+    assert gc.isenabled()
+    run(FEED)
+    assert gc.isenabled()
+    with pytest.raises(ValidationError):
+        run("not a list")
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        run(FEED)
+        assert not gc.isenabled()  # someone else turned it off: it stays off
+    finally:
+        gc.enable()
 
 
 def test_the_same_feed_twice_changes_nothing():

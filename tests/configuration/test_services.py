@@ -52,6 +52,28 @@ def test_values_are_stored_typed():
     assert dict(ci.identifiers.values_list("scheme", "value")) == {"hostname": "srv-01"}
 
 
+def test_the_compiled_validator_gives_the_values_and_messages_of_the_plain_one():
+    from configuration import schema
+
+    server = klass("server")
+    validate = schema.AttributeValidator(server, schema.class_schema(server))
+    typed = {"cpu_cores": 8, "memory_gb": 15.5, "os": "Debian", "ip_address": "10.0.0.1"}
+    assert validate(typed) == typed
+    assert validate({"cpu_cores": "8", "memory_gb": 16, "os": 12, "ip_address": " 10.0.0.1 "}) == {
+        "cpu_cores": 8,
+        "memory_gb": 16.0,
+        "os": "12",
+        "ip_address": "10.0.0.1",
+    }
+    wrong = {"cpu_cores": True, "memory_gb": float("inf"), "os": ["x"], "colour": "red"}
+    with pytest.raises(ValidationError) as compiled:
+        validate(wrong)
+    with pytest.raises(ValidationError) as plain:
+        schema.validate_attributes(server, wrong)
+    assert compiled.value.message_dict == plain.value.message_dict
+    assert set(compiled.value.message_dict) == {f"attributes.{key}" for key in wrong}
+
+
 def test_an_identifier_identifies_one_ci_only():
     make("a", identifiers={"hostname": "web-01"})
     with pytest.raises(ValidationError) as error:
