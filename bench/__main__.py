@@ -3,7 +3,7 @@
 import sys
 
 from bench import BENCHMARKS
-from bench.runner import run_benchmark
+from bench.runner import BenchmarkBusy, run_benchmark
 
 
 def main(argv: list[str]) -> int:
@@ -16,7 +16,11 @@ def main(argv: list[str]) -> int:
         print(f"unknown benchmark(s): {', '.join(unknown)}; known: {', '.join(BENCHMARKS)}", file=sys.stderr)
         return 2
     for name in names:
-        run_benchmark(name, BENCHMARKS[name])
+        try:
+            run_benchmark(name, BENCHMARKS[name])
+        except BenchmarkBusy as busy:
+            print(f"python -m bench {name}: {busy}", file=sys.stderr)
+            return 3
     return 0
 
 

@@ -4,6 +4,12 @@
 (migrated, never the developer's ``itsm``), calls ``module.seed(env)``, starts gunicorn on a free
 loopback port, calls ``module.run(port, seeded)`` for a list of result dicts, stops the server,
 then prints a summary and writes ``bench/results/<id>.json``.
+
+Runs exclude each other: ``run_benchmark`` holds a PostgreSQL advisory lock on the server of the
+``itsm_bench`` database from preparing it to writing the results (``BenchLock``), so a second run
+against the same server, from this checkout or another, stops at once with ``BenchmarkBusy``
+naming the run that holds it (two runs would reseed and load the same database and share the
+cores, and both would measure nonsense).
 """
 
 from __future__ import annotations
@@ -26,6 +32,67 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 BENCH_DATABASE = "itsm_bench"
 RESULT_MARKER = "BENCH_RESULT "
+# pg_try_advisory_lock(int, int) key of a run: "itsm", "bench" (taken in the server's postgres database).
+LOCK_KEY = (0x6974736D, 0x62656E63)
+
+
+class BenchmarkBusy(RuntimeError):
+    """Another benchmark run holds the bench database's server."""
+
+
+class BenchLock:
+    """A session advisory lock on the bench database's server, held for a ``with`` block.
+
+    Taken with ``pg_try_advisory_lock``, so a second run fails at once (``BenchmarkBusy``, with the
+    holder's description, pid and start) rather than waiting behind the first. The lock goes with
+    its connection: a run that dies releases it.
+    """
+
+    def __init__(self, url: str, description: str, key: tuple[int, int] = LOCK_KEY):
+        self.url, self.description, self.key = url, description, key
+        self.connection = None
+
+    def __enter__(self) -> BenchLock:
+        connection = _connect(self.url, dbname="postgres")
+        connection.autocommit = True
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT set_config('application_name', %s, false)", [self.description[:63]])
+                cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", list(self.key))
+                if not cursor.fetchone()[0]:
+                    raise BenchmarkBusy(self._busy_message(cursor))
+        except BaseException:
+            connection.close()
+            raise
+        self.connection = connection
+        return self
+
+    def _busy_message(self, cursor) -> str:
+        cursor.execute(
+            """
+            SELECT a.application_name, a.backend_start FROM pg_locks l JOIN pg_stat_activity a USING (pid)
+            WHERE l.locktype = 'advisory' AND l.granted AND l.classid = %s AND l.objid = %s AND l.objsubid = 2
+            """,
+            [self.key[0] % 2**32, self.key[1] % 2**32],
+        )
+        holder = cursor.fetchone()
+        who = (
+            f"{holder[0] or 'an unnamed session'}, started {holder[1]:%Y-%m-%d %H:%M:%S %Z}"
+            if holder
+            else "?"
+        )
+        return (
+            f"another benchmark run is using the {BENCH_DATABASE} database on this server ({who}); "
+            "wait for it to finish (or stop it) and run again"
+        )
+
+    def __exit__(self, *exc_info) -> None:
+        if self.connection is not None:
+            # Closing the session releases the lock anyway.
+            with contextlib.suppress(Exception), self.connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s, %s)", list(self.key))
+            self.connection.close()
+            self.connection = None
 
 
 def bench_database_url(url: str) -> str:
@@ -68,14 +135,20 @@ def ensure_database(url: str) -> None:
         connection.close()
 
 
-def prepare_environment() -> dict[str, str]:
-    """The environment for every bench subprocess: the bench database, created and migrated."""
+def bench_environment() -> dict[str, str]:
+    """The environment for every bench subprocess, pointing at the bench database (servers started)."""
     from itsm import embedded
 
     env = embedded.environment()
     env["DATABASE_URL"] = bench_database_url(env["DATABASE_URL"])
     env["DJANGO_SETTINGS_MODULE"] = "itsm.settings"
     env.setdefault("LOG_LEVEL", "WARNING")
+    return env
+
+
+def prepare_environment(env: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment for every bench subprocess: the bench database, created and migrated."""
+    env = bench_environment() if env is None else env
     ensure_database(env["DATABASE_URL"])
     _run([sys.executable, "manage.py", "migrate", "--noinput"], env, "migrate")
     return env
@@ -220,10 +293,16 @@ def print_summary(benchmark: str, results: list[dict]) -> None:
 def run_benchmark(benchmark: str, module_name: str) -> dict:
     """Prepare, seed, serve, load, and record one benchmark; return the JSON document."""
     module = importlib.import_module(module_name)
+    env = bench_environment()
+    with BenchLock(env["DATABASE_URL"], f"python -m bench {benchmark} (pid {os.getpid()})"):
+        return _run_locked(benchmark, module, env)
+
+
+def _run_locked(benchmark: str, module, env: dict[str, str]) -> dict:
     started_at = datetime.now(tz=UTC).isoformat(timespec="seconds")
     load_at_start = os.getloadavg()[0]  # other work on the same cores skews the figures
     print(f"[{benchmark}] preparing the {BENCH_DATABASE} database ...", flush=True)
-    env = prepare_environment()
+    prepare_environment(env)
     print(f"[{benchmark}] seeding ...", flush=True)
     seeded = module.seed(env)
     print(f"[{benchmark}] starting gunicorn ...", flush=True)
