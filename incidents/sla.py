@@ -115,8 +115,13 @@ def _on_change(sender, incident, actor, fields, **kwargs):
 # -- what the engine calls back -----------------------------------------------------------------
 
 
-def _load(pk: int):
-    return Incident.objects.select_related("assignment_group__manager", "assignee").filter(pk=pk).first()
+def _load_many(ids: set[int]) -> dict[int, Incident]:
+    rows = (
+        Incident.objects.filter(pk__in=ids)
+        .select_related("assignment_group__manager", "assignee")
+        .prefetch_related("assignment_group__members")
+    )
+    return {incident.pk: incident for incident in rows}
 
 
 def _people(incident: Incident, who: str) -> list:
@@ -127,7 +132,7 @@ def _people(incident: Incident, who: str) -> list:
         return []
     if who == "manager":
         return [group.manager] if group.manager_id else []
-    return list(group.members.filter(is_active=True))
+    return [member for member in group.members.all() if member.is_active]
 
 
 def _reassign(incident: Incident, group, reason: str) -> None:
@@ -172,7 +177,7 @@ def register() -> None:
     sla_registry.register(
         sla_registry.ClockHandler(
             model=Incident,
-            load=_load,
+            load_many=_load_many,
             label=lambda incident: f"{incident.number} P{incident.priority} {incident.short_description}",
             people=_people,
             reassign=_reassign,

@@ -9,6 +9,7 @@ outage, so nothing written is lost.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
@@ -20,6 +21,19 @@ from django.utils import timezone
 from itsm.models import Notification, NotificationPreference
 
 DELIVERY_BATCH = 200
+
+
+@dataclass
+class Message:
+    """One notification to several people, for ``notify_many``."""
+
+    recipients: list
+    subject: str
+    body: str = ""
+    record: models.Model | None = None
+    key: str = ""
+    kind: str = ""
+    url: str = ""
 
 
 def notify(
@@ -62,6 +76,39 @@ def notify(
         rows = [row for row in rows if row.recipient_id not in told]
     Notification.objects.bulk_create(rows, ignore_conflicts=bool(key))
     if rows:
+        transaction.on_commit(_enqueue_delivery)
+    return len(rows)
+
+
+def notify_many(messages: list[Message]) -> int:
+    """Write many notifications in one statement (a sweep's batch). Every message must have a key:
+    rows already there (same recipient and key) are skipped by the unique constraint. Returns the
+    number of rows offered."""
+    rows = []
+    for message in messages:
+        if not message.key:
+            raise ValueError("notify_many needs a key on every message")
+        record = message.record
+        content_type = ContentType.objects.get_for_model(type(record)) if record is not None else None
+        url = message.url or (
+            record.get_absolute_url() if record is not None and hasattr(record, "get_absolute_url") else ""
+        )
+        for pk in sorted({p.pk for p in message.recipients if p is not None and p.is_active}):
+            rows.append(
+                Notification(
+                    recipient_id=pk,
+                    kind=message.kind[:50],
+                    subject=message.subject[:200],
+                    body=message.body,
+                    url=url[:500],
+                    content_type=content_type,
+                    object_id=record.pk if record is not None else None,
+                    key=message.key[:200],
+                )
+            )
+    if rows:
+        rows.sort(key=lambda row: (row.recipient_id, row.key))  # one lock order for concurrent writers
+        Notification.objects.bulk_create(rows, ignore_conflicts=True)
         transaction.on_commit(_enqueue_delivery)
     return len(rows)
 

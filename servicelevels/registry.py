@@ -17,7 +17,7 @@ from django.contrib.contenttypes.models import ContentType
 @dataclass(frozen=True)
 class ClockHandler:
     model: type
-    load: Callable[[int], Any]  # id -> record or None
+    load_many: Callable[[set[int]], dict[int, Any]]  # ids -> {id: record} (missing ones left out)
     label: Callable[[Any], str]
     people: Callable[[Any, str], list]  # (record, "assignee" | "group" | "manager") -> users
     reassign: Callable[[Any, Any, str], None]  # (record, group, reason)

@@ -394,18 +394,25 @@ def _steps(policy_id: int) -> list[EscalationStep]:
     return steps
 
 
-def _plan(clock: Clock, now: datetime.datetime) -> None:
-    """Set ``next_check_at`` to the earliest item not yet recorded (or an idle re-check)."""
+def _plan(
+    clock: Clock, now: datetime.datetime, done: set[str] | None = None, skip: frozenset[str] = frozenset()
+) -> bool:
+    """Set ``next_check_at`` to the earliest item not yet recorded (or an idle re-check).
+
+    ``done`` are the keys already recorded (read from the database when not given); ``skip`` keys
+    are left out (escalation steps deferred to the calendar's next opening)."""
     if clock.state != ClockState.RUNNING:
         clock.next_check_at = None
-        return
-    done = (
-        set(ClockEvent.objects.filter(clock=clock).exclude(key="").values_list("key", flat=True))
-        if clock.pk
-        else set()
-    )
-    pending = [item.at for item in _due_items(clock) if item.key not in done]
+        return False
+    if done is None:
+        done = (
+            set(ClockEvent.objects.filter(clock=clock).exclude(key="").values_list("key", flat=True))
+            if clock.pk
+            else set()
+        )
+    pending = [item.at for item in _due_items(clock) if item.key not in done and item.key not in skip]
     clock.next_check_at = min(pending) if pending else now + IDLE_RECHECK
+    return bool(pending)
 
 
 # -- the sweep ------------------------------------------------------------------------------------
@@ -423,10 +430,12 @@ def sweep(*, now: datetime.datetime | None = None, batch: int = SWEEP_BATCH) -> 
     """Process every running clock whose ``next_check_at`` has come, in batches locked with
     ``SELECT ... FOR UPDATE SKIP LOCKED`` (two sweeps at once share the work, never repeat it).
 
-    For each: record the thresholds, breach and escalation steps now due (each once: unique key),
-    run the steps, and plan the next check. Outside the calendar's hours a notification or step is
-    deferred to the next opening unless the policy is 24x7 or says ``notify_24x7``; the
-    threshold/breach itself is recorded when due either way."""
+    For each clock: record the thresholds, breach and escalation steps now due (each once: unique
+    key), act on them, and plan the next check. Outside the calendar's hours an escalation step waits
+    for the next opening unless the policy is 24x7 or says ``notify_24x7``; thresholds and the
+    breach are recorded when due either way (and notified only in hours). A batch is one
+    transaction of a handful of statements, whatever its size: a worker killed mid-batch leaves its
+    clocks due for the next sweep, with nothing half-recorded."""
     result = SweepResult()
     while True:
         moment = now or timezone.now()
@@ -437,97 +446,156 @@ def sweep(*, now: datetime.datetime | None = None, batch: int = SWEEP_BATCH) -> 
                 .select_related("policy", "calendar", "policy__escalation_policy", "content_type")
                 .order_by("next_check_at")[:batch]
             )
-            for clock in due:
-                _process(clock, moment, result)
+            if due:
+                _process_batch(due, moment, result)
             result.clocks += len(due)
         if len(due) < batch:
             return result
 
 
-def _process(clock: Clock, now: datetime.datetime, result: SweepResult, *, act: bool = True) -> None:
-    schedule = calendars.schedule_for(clock.calendar)
-    done = set(ClockEvent.objects.filter(clock=clock).exclude(key="").values_list("key", flat=True))
-    quiet_hours = not (clock.policy.notify_24x7 or clock.calendar.is_24x7) and not schedule.is_open(now)
-    deferred_until = None
-    for item in sorted(_due_items(clock), key=lambda i: i.at):
-        if item.key in done or item.at > now:
-            continue
-        if item.kind == EventKind.ESCALATION and quiet_hours and act:
-            deferred_until = schedule.next_open(now)
-            result.deferred += 1
-            continue
-        if not _event(
-            clock,
-            item.kind,
-            item.at,
-            item.key,
-            percent=item.percent,
-            late_seconds=round((now - item.at).total_seconds()),
-        ):
-            continue
+def _process_batch(
+    clocks: list[Clock], now: datetime.datetime, result: SweepResult, *, act: bool = True
+) -> None:
+    done: dict[int, set[str]] = {clock.pk: set() for clock in clocks}
+    for clock_id, key in (
+        ClockEvent.objects.filter(clock__in=clocks).exclude(key="").values_list("clock_id", "key")
+    ):
+        done[clock_id].add(key)
+    wanted: list[tuple[Clock, Due]] = []
+    quiet: dict[int, bool] = {}
+    deferred: dict[int, tuple[datetime.datetime, set[str]]] = {}
+    for clock in clocks:
+        schedule = calendars.schedule_for(clock.calendar)
+        quiet[clock.pk] = not (clock.policy.notify_24x7 or clock.calendar.is_24x7) and not schedule.is_open(
+            now
+        )
+        for item in sorted(_due_items(clock), key=lambda i: i.at):
+            if item.key in done[clock.pk] or item.at > now:
+                continue
+            if item.kind == EventKind.ESCALATION and quiet[clock.pk] and act:
+                opening, keys = deferred.setdefault(clock.pk, (schedule.next_open(now), set()))
+                keys.add(item.key)
+                result.deferred += 1
+                continue
+            wanted.append((clock, item))
+    recorded = _record_events(wanted, now)
+    actions = []
+    for clock, item in wanted:
+        if (clock.pk, item.key) not in recorded:
+            continue  # another sweep recorded it first
+        done[clock.pk].add(item.key)
         result.events += 1
         if item.kind == EventKind.BREACHED and clock.breached_at is None:
             clock.breached_at = item.at
         if act:
-            result.notifications += _act(clock, item, quiet_hours)
-    _plan(clock, now)
-    if deferred_until is not None:
-        clock.next_check_at = (
-            min(clock.next_check_at, deferred_until) if clock.next_check_at else deferred_until
-        )
-        clock.next_check_at = max(clock.next_check_at, deferred_until)
-    clock.save(update_fields=["breached_at", "next_check_at"])
+            actions.append((clock, item))
+    if actions:
+        result.notifications += _act_batch(actions, quiet)
+    for clock in clocks:
+        opening, skipped = deferred.get(clock.pk, (None, set()))
+        pending = _plan(clock, now, done=done[clock.pk], skip=frozenset(skipped))
+        if opening is not None:
+            clock.next_check_at = min(clock.next_check_at, opening) if pending else opening
+    Clock.objects.bulk_update(clocks, ["breached_at", "next_check_at"])
 
 
-def _act(clock: Clock, item: Due, quiet_hours: bool) -> int:
-    """Notify for thresholds and breaches; run an escalation step. Returns notifications written."""
-    handler = handler_for(clock.content_type)
-    record = handler.load(clock.object_id) if handler else None
-    if record is None:
-        return 0
-    label = {Target.RESPONSE: "response", Target.RESOLUTION: "resolution", Target.UPDATE: "update"}[
-        clock.target
-    ]
-    if item.kind in (EventKind.THRESHOLD, EventKind.BREACHED):
-        if quiet_hours:
-            return 0  # recorded; the escalation steps carry the out-of-hours reach when the policy wants it
-        people = handler.people(record, "assignee") or handler.people(record, "group")
-        what = "breached" if item.kind == EventKind.BREACHED else f"at {item.percent}%"
-        return notifications.notify(
-            people,
-            subject=f"SLA {label} {what}: {handler.label(record)}"[:200],
-            body=f"The {label} target of {handler.label(record)} is {what} (deadline {clock.deadline:%Y-%m-%d %H:%M} UTC).",
-            record=record,
-            key=f"clock:{clock.pk}:{item.key}",
-            kind="sla.breach" if item.kind == EventKind.BREACHED else "sla.warning",
+def _step_people(handler, record, step: EscalationStep) -> list:
+    if step.action == StepAction.NOTIFY_USERS:
+        return list(step.users.all())  # prefetched with the steps
+    who = {
+        StepAction.NOTIFY_ASSIGNEE: "assignee",
+        StepAction.NOTIFY_GROUP: "group",
+        StepAction.NOTIFY_MANAGER: "manager",
+    }
+    return handler.people(record, who[step.action])
+
+
+def _record_events(wanted: list[tuple[Clock, Due]], now: datetime.datetime) -> set[tuple[int, str]]:
+    """Insert the keyed events in one statement (sorted, so concurrent sweeps lock in the same
+    order); the partial unique constraint drops any already there. Returns those this call wrote."""
+    if not wanted:
+        return set()
+    rows = sorted(
+        (
+            clock.pk,
+            item.kind,
+            item.key,
+            item.at,
+            json.dumps({"percent": item.percent, "late_seconds": round((now - item.at).total_seconds())}),
         )
-    step = item.step
-    action = step.action
-    if action in (
-        StepAction.NOTIFY_ASSIGNEE,
-        StepAction.NOTIFY_GROUP,
-        StepAction.NOTIFY_MANAGER,
-        StepAction.NOTIFY_USERS,
-    ):
-        who = {
-            StepAction.NOTIFY_ASSIGNEE: lambda: handler.people(record, "assignee"),
-            StepAction.NOTIFY_GROUP: lambda: handler.people(record, "group"),
-            StepAction.NOTIFY_MANAGER: lambda: handler.people(record, "manager"),
-            StepAction.NOTIFY_USERS: lambda: list(step.users.all()),
-        }[action]()
-        return notifications.notify(
-            who,
-            subject=f"Escalation ({label} {item.percent}%): {handler.label(record)}"[:200],
-            body=f"{step.get_action_display()} - {handler.label(record)} has reached {item.percent}% of its {label} target.",
-            record=record,
-            key=f"clock:{clock.pk}:{item.key}",
-            kind="sla.escalation",
+        for clock, item in wanted
+    )
+    table = ClockEvent._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (clock_id, kind, key, at, recorded_at, detail) "  # noqa: S608 - our table
+            "SELECT c, k, y, a, now(), d::jsonb FROM unnest(%s::bigint[], %s::text[], %s::text[], "
+            "%s::timestamptz[], %s::text[]) AS t(c, k, y, a, d) ON CONFLICT DO NOTHING RETURNING clock_id, key",
+            [list(column) for column in zip(*rows, strict=True)],
         )
-    if action == StepAction.REASSIGN:
-        handler.reassign(record, step.group, f"SLA escalation: {label} at {item.percent}%")
-    elif action == StepAction.RAISE_PRIORITY:
-        handler.raise_priority(record, f"SLA escalation: {label} at {item.percent}%")
-    return 0
+        return {(clock_id, key) for clock_id, key in cursor.fetchall()}
+
+
+def _act_batch(actions: list[tuple[Clock, Due]], quiet: dict[int, bool]) -> int:
+    """Notify for thresholds and breaches and run escalation steps, for a batch: the records are
+    loaded once per type and the notifications written in one statement."""
+    by_type: dict[int, set[int]] = {}
+    for clock, _ in actions:
+        by_type.setdefault(clock.content_type_id, set()).add(clock.object_id)
+    records: dict[tuple[int, int], object] = {}
+    handlers = {}
+    for type_id, ids in by_type.items():
+        content_type = ContentType.objects.get_for_id(type_id)
+        handler = handler_for(content_type)
+        handlers[type_id] = handler
+        if handler is not None:
+            for pk, record in handler.load_many(ids).items():
+                records[(type_id, pk)] = record
+    messages = []
+    for clock, item in actions:
+        handler = handlers.get(clock.content_type_id)
+        record = records.get((clock.content_type_id, clock.object_id))
+        if handler is None or record is None:
+            continue
+        label = {Target.RESPONSE: "response", Target.RESOLUTION: "resolution", Target.UPDATE: "update"}[
+            clock.target
+        ]
+        key = f"clock:{clock.pk}:{item.key}"
+        if item.kind in (EventKind.THRESHOLD, EventKind.BREACHED):
+            if quiet[clock.pk]:
+                continue  # recorded; the escalation steps carry the out-of-hours reach when wanted
+            what = "breached" if item.kind == EventKind.BREACHED else f"at {item.percent}%"
+            messages.append(
+                notifications.Message(
+                    recipients=handler.people(record, "assignee") or handler.people(record, "group"),
+                    subject=f"SLA {label} {what}: {handler.label(record)}"[:200],
+                    body=f"The {label} target of {handler.label(record)} is {what} "
+                    f"(deadline {clock.deadline:%Y-%m-%d %H:%M} UTC).",
+                    record=record,
+                    key=key,
+                    kind="sla.breach" if item.kind == EventKind.BREACHED else "sla.warning",
+                )
+            )
+            continue
+        step = item.step
+        reason = f"SLA escalation: {label} at {item.percent}%"
+        if step.action == StepAction.REASSIGN:
+            handler.reassign(record, step.group, reason)
+        elif step.action == StepAction.RAISE_PRIORITY:
+            handler.raise_priority(record, reason)
+        else:
+            messages.append(
+                notifications.Message(
+                    recipients=_step_people(handler, record, step),
+                    subject=f"Escalation ({label} {item.percent}%): {handler.label(record)}"[:200],
+                    body=f"{step.get_action_display()} - {handler.label(record)} has reached "
+                    f"{item.percent}% of its {label} target.",
+                    record=record,
+                    key=key,
+                    kind="sla.escalation",
+                )
+            )
+    return notifications.notify_many(messages)
 
 
 # -- reference data (API and demo; the admin writes through RecordAdmin) --------------------------
@@ -603,7 +671,7 @@ def rebuild_clocks(
 
 def _replay_until(record, content_type, moment: datetime.datetime) -> None:
     result = SweepResult()
-    for clock in (
+    clocks = list(
         Clock.objects.select_for_update(of=("self",))
         .filter(
             content_type=content_type,
@@ -612,5 +680,6 @@ def _replay_until(record, content_type, moment: datetime.datetime) -> None:
             next_check_at__lte=moment,
         )
         .select_related("policy", "calendar", "policy__escalation_policy", "content_type")
-    ):
-        _process(clock, moment, result, act=False)
+    )
+    if clocks:
+        _process_batch(clocks, moment, result, act=False)
