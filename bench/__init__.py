@@ -11,4 +11,5 @@ BENCHMARKS = {
     "api": "bench.api_list",
     "cmdb": "bench.cmdb",
     "incidents": "bench.incidents",  # its own database, itsm_bench_incidents
+    "sla": "bench.sla",  # its own database, itsm_bench_sla, and its own Redis
 }
