@@ -8,6 +8,7 @@ outage, so nothing written is lost.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -21,6 +22,7 @@ from django.utils import timezone
 from itsm.models import Notification, NotificationPreference
 
 DELIVERY_BATCH = 200
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -114,21 +116,25 @@ def notify_many(messages: list[Message]) -> int:
 
 
 def _enqueue_delivery() -> None:
-    import logging
-
     from itsm.tasks import deliver_notifications
 
     try:
         deliver_notifications.delay()
     except Exception:  # noqa: BLE001 - the broker may be down; beat's sweep delivers later
-        logging.getLogger(__name__).warning("Broker unavailable; notifications go out with the next sweep.")
+        logger.warning("Broker unavailable; notifications go out with the next sweep.")
 
 
 def deliver_pending(limit: int = DELIVERY_BATCH) -> int:
     """E-mail unsent notifications, oldest first, each at most once (rows locked with SKIP LOCKED and
     marked in the same transaction). A recipient who turned e-mail off for the kind, or has no
     address, keeps the in-app notification only. The body comes from ``notifications/<kind>.txt``
-    when an installation provides one, else ``notifications/default.txt``."""
+    when an installation provides one, else ``notifications/default.txt``.
+
+    A transient failure (the mail server unreachable or disconnecting) stops the batch and leaves the
+    rest unsent for the next run (beat runs this every minute); an address the server refuses is
+    marked with its error and not tried again."""
+    import smtplib
+
     sent = 0
     with transaction.atomic():
         batch = list(
@@ -143,20 +149,33 @@ def deliver_pending(limit: int = DELIVERY_BATCH) -> int:
             ).values_list("user_id", "kind")
         )
         now = timezone.now()
+        handled = []
         for notification in batch:
             address = notification.recipient.email
             if address and (notification.recipient_id, notification.kind) not in muted:
-                send_mail(
-                    notification.subject,
-                    render_body(notification),
-                    settings.DEFAULT_FROM_EMAIL,
-                    [address],
-                    fail_silently=False,
-                )
-                notification.email_sent = True
-                sent += 1
+                try:
+                    send_mail(
+                        notification.subject,
+                        render_body(notification),
+                        settings.DEFAULT_FROM_EMAIL,
+                        [address],
+                        fail_silently=False,
+                    )
+                except (
+                    smtplib.SMTPRecipientsRefused,
+                    smtplib.SMTPSenderRefused,
+                    smtplib.SMTPDataError,
+                ) as error:
+                    notification.email_error = f"{type(error).__name__}: {error}"[:300]
+                except (smtplib.SMTPException, OSError) as error:
+                    logger.warning("Mail server unavailable (%s); the rest is sent on the next run.", error)
+                    break
+                else:
+                    notification.email_sent = True
+                    sent += 1
             notification.emailed_at = now
-        Notification.objects.bulk_update(batch, ["emailed_at", "email_sent"])
+            handled.append(notification)
+        Notification.objects.bulk_update(handled, ["emailed_at", "email_sent", "email_error"])
     return sent
 
 

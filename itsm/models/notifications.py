@@ -35,6 +35,7 @@ class Notification(models.Model):
         null=True, blank=True, help_text="When delivery was decided (sent or not)."
     )
     email_sent = models.BooleanField(default=False)
+    email_error = models.CharField(max_length=300, blank=True, help_text="Why the e-mail could not be sent.")
     read_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

@@ -47,3 +47,30 @@ def test_links_are_stored_once_and_read_from_both_ends(agent, end_user):
     assert TimelineEntry.objects.filter(body__startswith="Linked to").count() == 2
     services.link_remove(link=link, actor=agent)
     assert not RecordLink.objects.exists()
+
+
+def test_a_refused_address_is_marked_and_a_down_server_is_retried_later(
+    agent, end_user, settings, monkeypatch
+):
+    import smtplib
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    notifications.notify([agent], subject="First", key="m1")
+    notifications.notify([end_user], subject="Second", key="m2")
+    calls = []
+
+    def refuse_then_fail(subject, body, sender, to, fail_silently):
+        calls.append(to)
+        if len(calls) == 1:
+            raise smtplib.SMTPRecipientsRefused({to[0]: (550, b"no such user")})
+        raise smtplib.SMTPServerDisconnected("gone")
+
+    monkeypatch.setattr(notifications, "send_mail", refuse_then_fail)
+    assert notifications.deliver_pending() == 0
+    first = Notification.objects.get(key="m1")
+    second = Notification.objects.get(key="m2")
+    assert first.emailed_at is not None and "SMTPRecipientsRefused" in first.email_error
+    assert second.emailed_at is None  # the server went away: tried again on the next run
+    monkeypatch.undo()
+    assert notifications.deliver_pending() == 1
+    assert [message.subject for message in mail.outbox] == ["Second"]
