@@ -127,6 +127,8 @@ def test_breach_page_for_managers_with_the_prediction_tab(client_as, agent, mana
     running.update(breached_at=None)
     prediction = queries.predict(list(running.select_related("calendar")))[running.get().pk]
     assert prediction.likely and "median 3 h 00 min" in prediction.why
+    queue = client_as(agent).get("/incidents/?tab=open").content.decode()
+    assert queue.count("likely to breach") == 1 and "median 3 h 00 min" in queue
     assert client_as(agent).get("/servicelevels/").status_code == 403
     assert late.pk
 
