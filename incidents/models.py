@@ -397,6 +397,13 @@ class Incident(NumberedRecord):
             models.Index(
                 fields=["assignee", "priority", "id"], condition=OPEN, name="incident_open_assignee_idx"
             ),
+            # A group's queue filtered by status (e.g. its on-hold incidents) in priority order: without
+            # it the planner sorted the whole group's rows (66 ms -> 0.13 ms at a million; bench/incidents).
+            models.Index(
+                fields=["assignment_group", "status", "priority", "id"],
+                condition=OPEN,
+                name="incident_open_group_status_idx",
+            ),
             models.Index(fields=["priority", "id"], condition=OPEN, name="incident_open_idx"),
             models.Index(
                 fields=["priority", "id"],
