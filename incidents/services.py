@@ -876,7 +876,8 @@ def incident_comment(
     locked = _lock(incident)
     # Someone who may not read the work notes (an end user, or the caller of a security incident)
     # writes as the caller: publicly.
-    is_staff = locked.internal_visible_to(actor)
+    # No actor is the system (the event engine): it writes as staff, so a work note stays internal.
+    is_staff = actor is None or locked.internal_visible_to(actor)
     if not is_staff:
         public = True
     if locked.status in (Status.CLOSED, Status.CANCELLED) and not is_staff:

@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "configuration",
     "servicelevels",
     "incidents",
+    "events",
 ]
 
 MIDDLEWARE = [
@@ -186,6 +187,7 @@ CELERY_BEAT_SCHEDULE = {
     "servicelevels-sweep": {"task": "servicelevels.tasks.sweep_clocks", "schedule": SLA_SWEEP_SECONDS},
     "incidents-auto-close": {"task": "incidents.tasks.auto_close_resolved", "schedule": 3600.0},
     "incidents-stakeholder-updates": {"task": "incidents.tasks.remind_stakeholder_updates", "schedule": 60.0},
+    "events-sweep-unprocessed": {"task": "events.tasks.sweep_unprocessed", "schedule": 60.0},
 }
 
 # Days a resolved incident waits for its caller to confirm before it closes on its own [INC-10].

@@ -1,0 +1,61 @@
+"""Admin for event management's reference data: sources (token shown once), rules, maintenance windows."""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+
+from events import services
+from events.models import EventSource, MaintenanceWindow, Rule
+from itsm.admin import RecordAdmin
+
+
+@admin.register(EventSource)
+class EventSourceAdmin(RecordAdmin):
+    list_display = ["name", "kind", "token_prefix", "is_revoked", "max_batch_size", "token_rotated_at"]
+    list_filter = ["kind", "is_revoked"]
+    search_fields = ["name", "token_prefix"]
+    readonly_fields = ["token_prefix", "token_rotated_at"]
+    actions = ["rotate_tokens"]
+
+    def save_model(self, request, obj, form, change):
+        token = None
+        if not change:
+            token = services.new_token()
+            obj.set_token(token)
+        super().save_model(request, obj, form, change)
+        if token:
+            messages.warning(request, f"Token for {obj.name} (shown once, copy it now): {token}")
+
+    @admin.action(description="Rotate the token of the selected sources")
+    def rotate_tokens(self, request, queryset):
+        for source in queryset.order_by("pk"):
+            _source, token = services.source_rotate_token(source=source, actor=request.user)
+            messages.warning(request, f"New token for {source.name} (shown once, copy it now): {token}")
+
+
+@admin.register(Rule)
+class RuleAdmin(RecordAdmin):
+    list_display = [
+        "order",
+        "name",
+        "match_source",
+        "match_check",
+        "match_ci_class",
+        "set_classification",
+        "set_severity",
+        "drop",
+        "is_active",
+    ]
+    list_display_links = ["name"]
+    list_editable = ["order", "is_active"]
+    list_filter = ["is_active", "drop", "set_classification"]
+    search_fields = ["name", "match_check"]
+    list_select_related = ["match_source", "match_ci_class"]
+
+
+@admin.register(MaintenanceWindow)
+class MaintenanceWindowAdmin(RecordAdmin):
+    list_display = ["name", "starts_at", "ends_at"]
+    search_fields = ["name", "reason"]
+    autocomplete_fields = ["cis"]
+    date_hierarchy = "starts_at"

@@ -1,0 +1,59 @@
+"""Source tokens: ``Authorization: Bearer <token>`` (what Alertmanager sends) or ``Token <token>``.
+
+The request is the source's, not a user's: ``request.auth`` is the ``EventSource``. Tokens are never
+read from the URL.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AnonymousUser
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from rest_framework import exceptions
+from rest_framework.authentication import BaseAuthentication, get_authorization_header
+from rest_framework.permissions import BasePermission
+
+from events import services
+from events.models import EventSource
+
+
+class SourceTokenAuthentication(BaseAuthentication):
+    keywords = ("bearer", "token")
+
+    def authenticate(self, request):
+        header = get_authorization_header(request).split()
+        if not header:
+            return None
+        if header[0].decode("latin-1").lower() not in self.keywords:
+            raise exceptions.AuthenticationFailed("Send the source token as 'Authorization: Bearer <token>'.")
+        if len(header) != 2:
+            raise exceptions.AuthenticationFailed("Send exactly one token after Bearer or Token.")
+        try:
+            token = header[1].decode("ascii")
+        except UnicodeDecodeError:
+            raise exceptions.AuthenticationFailed("The token is not valid.") from None
+        source = services.source_for_token(token)
+        if source is None:
+            raise exceptions.AuthenticationFailed("Unknown or revoked event source token.")
+        return AnonymousUser(), source
+
+    def authenticate_header(self, request) -> str:
+        return 'Bearer realm="events"'
+
+
+class HasSourceToken(BasePermission):
+    message = "Send an event source's token as 'Authorization: Bearer <token>'."
+
+    def has_permission(self, request, view) -> bool:
+        return isinstance(request.auth, EventSource)
+
+
+class SourceTokenScheme(OpenApiAuthenticationExtension):
+    target_class = SourceTokenAuthentication
+    name = "eventSourceToken"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "An event source's ingestion token (also accepted as `Authorization: Token <token>`).",
+        }

@@ -1,0 +1,18 @@
+from django.urls import path
+from rest_framework.routers import SimpleRouter
+
+from events.api import views
+
+router = SimpleRouter()
+router.register("alerts", views.AlertViewSet, basename="alert")
+router.register("groups", views.AlertGroupViewSet, basename="alertgroup")
+router.register("sources", views.EventSourceViewSet, basename="eventsource")
+router.register("rules", views.RuleViewSet, basename="rule")
+router.register("maintenance-windows", views.MaintenanceWindowViewSet, basename="maintenancewindow")
+
+app_name = "events-api"
+urlpatterns = [
+    path("", views.EventIngest.as_view(), name="ingest"),
+    path("alertmanager/", views.AlertmanagerIngest.as_view(), name="ingest-alertmanager"),
+    *router.urls,
+]

@@ -1,0 +1,226 @@
+"""Event management's API: ingestion by source token, and staff reads (admin writes) of alerts,
+groups, sources, rules and maintenance windows."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Prefetch
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import exceptions, mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.parsers import JSONParser
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from events import services
+from events.api import serializers
+from events.api.authentication import HasSourceToken, SourceTokenAuthentication
+from events.choices import SourceKind
+from events.filters import AlertFilterSet, AlertGroupFilterSet
+from events.models import Alert, AlertGroup, EventSource, MaintenanceWindow, Rule
+from events.normalise import PayloadError
+from itsm import roles
+from itsm import services as kernel
+from itsm.api.errors import validation_response
+from itsm.api.permissions import ReadStaffWriteRoles
+from itsm.api.viewsets import RecordViewSet
+
+ERRORS = {
+    400: OpenApiResponse(description="Malformed payload; `errors` names each field."),
+    401: OpenApiResponse(description="Missing, unknown or revoked source token."),
+    413: OpenApiResponse(description="More events than the source's max_batch_size, or too large a body."),
+}
+
+
+class PayloadTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_code = "payload_too_large"
+    default_detail = "The request is too large."
+
+
+class _Ingest(APIView):
+    authentication_classes = [SourceTokenAuthentication]
+    permission_classes = [HasSourceToken]
+    parser_classes = [JSONParser]
+    throttle_classes = []
+
+    def parse(self, source, body, received_at):  # pragma: no cover - subclasses
+        raise NotImplementedError
+
+    def post(self, request):
+        source: EventSource = request.auth
+        length = request.META.get("CONTENT_LENGTH") or "0"
+        if length.isdigit() and int(length) > settings.DATA_UPLOAD_MAX_MEMORY_SIZE:
+            raise PayloadTooLarge(f"The body is larger than {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes.")
+        body = request.data
+        count = self.count(body)
+        if count > source.max_batch_size:
+            raise PayloadTooLarge(
+                f"{count} events in one request; this source accepts at most {source.max_batch_size}."
+            )
+        received_at = timezone.now()
+        try:
+            parsed = self.parse(source, body, received_at)
+        except PayloadError as error:
+            return validation_response(error.errors)
+        with transaction.atomic():
+            accepted = services.events_ingest(source=source, parsed=parsed, received_at=received_at)
+        return Response(
+            {
+                "ids": accepted.ids,
+                "accepted": len(accepted.ids) - accepted.duplicates,
+                "duplicates": accepted.duplicates,
+            },
+            status=status.HTTP_202_ACCEPTED,
+        )
+
+
+class EventIngest(_Ingest):
+    """Post one event, a list of events, or ``{"events": [...]}`` in our format."""
+
+    @staticmethod
+    def count(body) -> int:
+        if isinstance(body, list):
+            return len(body)
+        if isinstance(body, dict) and isinstance(body.get("events"), list):
+            return len(body["events"])
+        return 1
+
+    def parse(self, source, body, received_at):
+        if source.kind != SourceKind.GENERIC:
+            raise PayloadError(
+                {"source": [f"This source sends {source.kind} payloads; post them to its endpoint."]}
+            )
+        return services.parse_generic(source, body, received_at=received_at)
+
+    @extend_schema(
+        operation_id="events_ingest",
+        request=serializers.EventInSerializer,
+        responses={202: serializers.AcceptedSerializer, **ERRORS},
+        description="Store events for processing; answers 202 with the raw event ids. Also takes a list "
+        'of events or {"events": [...]} (up to the source\'s max_batch_size). Authenticate with the '
+        "source token: `Authorization: Bearer <token>`.",
+    )
+    def post(self, request):
+        return super().post(request)
+
+
+class AlertmanagerIngest(_Ingest):
+    """Prometheus Alertmanager's webhook (version 4)."""
+
+    @staticmethod
+    def count(body) -> int:
+        alerts = body.get("alerts") if isinstance(body, dict) else None
+        return len(alerts) if isinstance(alerts, list) else 0
+
+    def parse(self, source, body, received_at):
+        if source.kind != SourceKind.ALERTMANAGER:
+            raise PayloadError(
+                {"source": ["This source is not an Alertmanager source; post to /api/v1/events/."]}
+            )
+        return services.parse_alertmanager(source, body, received_at=received_at)
+
+    @extend_schema(
+        operation_id="events_ingest_alertmanager",
+        request=serializers.AlertmanagerWebhookSerializer,
+        responses={202: serializers.AcceptedSerializer, **ERRORS},
+        description="Alertmanager's webhook payload as it sends it (`http_config.authorization` with the "
+        "source token as credentials). Each alert becomes one raw event.",
+    )
+    def post(self, request):
+        return super().post(request)
+
+
+class AlertViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Alerts (deduplicated events), newest first."""
+
+    serializer_class = serializers.AlertSerializer
+    queryset = Alert.objects.none()
+    filterset_class = AlertFilterSet
+    ordering_fields = ["id"]
+
+    def get_queryset(self):
+        return Alert.objects.visible_to(self.request.user).select_related("source", "ci")
+
+
+class AlertGroupViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Alert groups with their alerts, newest first; ``acknowledge`` marks one seen."""
+
+    serializer_class = serializers.AlertGroupSerializer
+    queryset = AlertGroup.objects.none()
+    filterset_class = AlertGroupFilterSet
+    ordering_fields = ["id"]
+
+    def get_queryset(self):
+        alerts = Alert.objects.select_related("source", "ci").order_by("-last_seen_at", "-id")
+        return (
+            AlertGroup.objects.visible_to(self.request.user)
+            .select_related("ci", "service", "incident")
+            .prefetch_related(Prefetch("alerts", queryset=alerts))
+        )
+
+    @extend_schema(request=None, responses=serializers.AlertGroupSerializer)
+    @action(detail=True, methods=["post"], filter_backends=[])
+    def acknowledge(self, request, pk=None):
+        group = services.group_acknowledge(group=self.get_object(), actor=request.user)
+        return Response(self.get_serializer(self.get_queryset().get(pk=group.pk)).data)
+
+
+class EventSourceViewSet(RecordViewSet):
+    """Event sources; admins create them (the token is answered once) and rotate their tokens."""
+
+    serializer_class = serializers.EventSourceSerializer
+    queryset = EventSource.objects.all()
+    permission_classes = [ReadStaffWriteRoles]
+    write_roles = (roles.ADMIN,)
+    filter_backends = []
+
+    @extend_schema(responses={201: serializers.EventSourceWithTokenSerializer})
+    def create(self, request, *args, **kwargs):
+        payload = self.get_serializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        fields = {k: v for k, v in payload.validated_data.items() if k != "version"}
+        source, token = services.source_create(actor=request.user, fields=fields)
+        data = {**serializers.EventSourceSerializer(source).data, "token": token}
+        return Response(data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=None, responses=serializers.EventSourceWithTokenSerializer)
+    @action(detail=True, methods=["post"], url_path="rotate-token", filter_backends=[])
+    def rotate_token(self, request, pk=None):
+        source = get_object_or_404(self.get_queryset(), pk=pk)
+        source, token = services.source_rotate_token(source=source, actor=request.user)
+        return Response({**serializers.EventSourceSerializer(source).data, "token": token})
+
+    def update_record(self, instance, validated_data, expected_version):
+        return kernel.record_update(
+            instance=instance,
+            actor=self.request.user,
+            changes=validated_data,
+            expected_version=expected_version,
+        )
+
+
+class RuleViewSet(RecordViewSet):
+    """Event rules in order; staff read, admins write."""
+
+    serializer_class = serializers.RuleSerializer
+    queryset = Rule.objects.all()
+    permission_classes = [ReadStaffWriteRoles]
+    write_roles = (roles.ADMIN,)
+    filter_backends = []
+
+
+class MaintenanceWindowViewSet(RecordViewSet):
+    """Maintenance windows: events on their CIs are recorded but open no incident."""
+
+    serializer_class = serializers.MaintenanceWindowSerializer
+    queryset = MaintenanceWindow.objects.all()
+    permission_classes = [ReadStaffWriteRoles]
+    write_roles = (roles.ADMIN, roles.MANAGER)
+    filter_backends = []
+
+    def base_queryset(self):
+        return MaintenanceWindow.objects.prefetch_related("cis")

@@ -1,0 +1,24 @@
+"""FilterSets of event management, shared by the console and the API."""
+
+from __future__ import annotations
+
+import django_filters
+
+from events.choices import AlertState
+from events.models import Alert, AlertGroup
+
+
+class AlertFilterSet(django_filters.FilterSet):
+    state = django_filters.ChoiceFilter(choices=AlertState.choices)
+
+    class Meta:
+        model = Alert
+        fields = ["state", "source", "group", "ci"]
+
+
+class AlertGroupFilterSet(django_filters.FilterSet):
+    state = django_filters.ChoiceFilter(choices=AlertState.choices)
+
+    class Meta:
+        model = AlertGroup
+        fields = ["state", "ci", "service", "incident"]

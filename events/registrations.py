@@ -1,0 +1,23 @@
+"""What event management contributes to the kernel's registries: the console menu item and
+notification kinds."""
+
+from __future__ import annotations
+
+from itsm import roles
+from itsm.registry import MenuItem, registry
+
+STAFF = frozenset(roles.STAFF_ROLES)
+
+
+def register() -> None:
+    registry.add_menu(
+        MenuItem(
+            section="Events",
+            label="Event console",
+            url_name="events:console",
+            roles=STAFF,
+            icon="activity",
+            order=150,
+        )
+    )
+    registry.add_notification_kind("events.warning", "Monitoring warning on a CI your group owns")

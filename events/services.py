@@ -1,0 +1,216 @@
+"""Event management's writers: sources and tokens, ingestion, acknowledgement, and the processing
+pipeline (``process_batch``), each in one transaction.
+
+Processing (PERFORMANCE.md): a batch of raw events is locked with SKIP LOCKED, normalised, passed
+through the rules, matched to CIs, sorted by dedup key and pre-aggregated, then written as one
+``INSERT ... SELECT FROM unnest ... ON CONFLICT`` on the open-alert partial unique index, so
+concurrent batches count exactly and lock keys in one order. New alerts are correlated into alert
+groups (get-or-create on the one-open-group-per-anchor constraint), and groups open, update and
+resolve incidents through ``incidents.services`` only.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from events import conf
+from events.models import AlertGroup, EventSource, new_token
+from events.normalise import Normalised, PayloadError, normalise_alertmanager, normalise_generic
+from events.processing import BatchResult, process_batch, sweep_unprocessed
+from itsm import services as kernel
+from itsm.models import ChangeRecord
+
+logger = logging.getLogger(__name__)
+
+# The processing pipeline lives in ``events.processing``; these are its entry points.
+__all__ = ["BatchResult", "PayloadError", "new_token", "process_batch", "sweep_unprocessed"]
+
+
+# -- sources --------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def source_create(*, actor, fields: dict) -> tuple[EventSource, str]:
+    """Create a source with a new token; the token is returned once and only its hash is kept."""
+    token = new_token()
+    source = EventSource(**fields)
+    source.set_token(token)
+    source.full_clean()
+    source.save()
+    changes = {k: {"old": None, "new": v} for k, v in fields.items() if v not in (None, "", [], {})}
+    kernel.history_record(instance=source, actor=actor, action=ChangeRecord.Action.CREATE, changes=changes)
+    return source, token
+
+
+@transaction.atomic
+def source_rotate_token(*, source: EventSource, actor) -> tuple[EventSource, str]:
+    """Replace the source's token (the old one stops working at commit); returns the new one once."""
+    locked = EventSource.objects.select_for_update().get(pk=source.pk)
+    token = new_token()
+    old_prefix = locked.token_prefix
+    locked.set_token(token)
+    locked.token_rotated_at = timezone.now()
+    locked.version += 1
+    locked.save()
+    kernel.history_record(
+        instance=locked,
+        actor=actor,
+        action=ChangeRecord.Action.UPDATE,
+        changes={"token_prefix": {"old": old_prefix, "new": locked.token_prefix}},
+        reason="Token rotated",
+    )
+    return locked, token
+
+
+def source_for_token(token: str) -> EventSource | None:
+    """The active source whose token this is (compared by hash), or None."""
+    from events.models import hash_token
+
+    if not token:
+        return None
+    return EventSource.objects.filter(token_hash=hash_token(token), is_revoked=False).first()
+
+
+# -- ingestion ------------------------------------------------------------------------------------
+
+
+@dataclass
+class Accepted:
+    """What an ingestion request stored: raw event ids in the posted order, and how many were replays."""
+
+    ids: list[int]
+    duplicates: int
+
+
+def parse_generic(source: EventSource, body, *, received_at) -> list[tuple[dict, Normalised]]:
+    """Validate a generic payload: one event object or a list of them. Raises PayloadError."""
+    if isinstance(body, dict) and isinstance(body.get("events"), list):
+        items, prefix = body["events"], "events"
+    elif isinstance(body, list):
+        items, prefix = body, "events"
+    elif isinstance(body, dict):
+        return [(body, normalise_generic(body, source, received_at=received_at))]
+    else:
+        raise PayloadError({"non_field_errors": ["Send one event object or a list of them."]})
+    if not items:
+        raise PayloadError({prefix: ["Send at least one event."]})
+    parsed, errors = [], {}
+    for index, item in enumerate(items):
+        try:
+            parsed.append(
+                (item, normalise_generic(item, source, received_at=received_at, at=f"{prefix}[{index}]."))
+            )
+        except PayloadError as error:
+            errors.update(error.errors)
+    if errors:
+        raise PayloadError(errors)
+    return parsed
+
+
+def parse_alertmanager(source: EventSource, body, *, received_at) -> list[tuple[dict, Normalised]]:
+    """Validate an Alertmanager webhook (version 4). Each alert becomes one raw event, stored with the
+    group fields it came with."""
+    if not isinstance(body, dict):
+        raise PayloadError({"non_field_errors": ["Send the Alertmanager webhook's JSON object."]})
+    alerts = body.get("alerts")
+    if not isinstance(alerts, list):
+        raise PayloadError({"alerts": ["Required: the list of alerts."]})
+    version = body.get("version")
+    if version is not None and str(version) != "4":
+        raise PayloadError({"version": [f"Only webhook version 4 is understood (got {str(version)[:10]})."]})
+    group = {
+        name: body.get(name)
+        for name in ("receiver", "status", "groupKey", "externalURL", "truncatedAlerts")
+        if body.get(name) is not None
+    }
+    parsed, errors = [], {}
+    for index, alert in enumerate(alerts):
+        try:
+            event = normalise_alertmanager(alert, source, received_at=received_at, at=f"alerts[{index}].")
+            parsed.append(({"alert": alert, "group": group}, event))
+        except PayloadError as error:
+            errors.update(error.errors)
+    if errors:
+        raise PayloadError(errors)
+    return parsed
+
+
+_INSERT_RAW = """
+INSERT INTO events_rawevent (source_id, received_at, payload, idempotency_key, outcome, error)
+SELECT %(source)s, %(received_at)s, t.payload::jsonb, t.key, '', ''
+FROM unnest(%(payloads)s::text[], %(keys)s::text[]) AS t(payload, key)
+ON CONFLICT (source_id, idempotency_key) DO NOTHING
+RETURNING id, idempotency_key
+"""
+
+
+def events_ingest(*, source: EventSource, parsed: list[tuple[dict, Normalised]], received_at) -> Accepted:
+    """Store the raw events in one multi-row INSERT in the caller's transaction and enqueue their
+    processing on commit. A key already stored (a retried delivery) is not stored again: its existing
+    id is answered and it is counted as a duplicate."""
+    unique: dict[str, dict] = {}
+    for payload, event in parsed:
+        unique.setdefault(event.idempotency_key, payload)
+    encode = json.JSONEncoder(default=str).encode
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _INSERT_RAW,
+            {
+                "source": source.pk,
+                "received_at": received_at,
+                "payloads": [encode(p).replace("\\u0000", "") for p in unique.values()],
+                "keys": list(unique),
+            },
+        )
+        new = {key: pk for pk, key in cursor.fetchall()}
+        missing = [key for key in unique if key not in new]
+        existing = {}
+        if missing:
+            cursor.execute(
+                "SELECT idempotency_key, id FROM events_rawevent WHERE source_id = %s AND idempotency_key = ANY(%s)",
+                [source.pk, missing],
+            )
+            existing = dict(cursor.fetchall())
+    ids_by_key = {**existing, **new}
+    ids = [ids_by_key[event.idempotency_key] for _payload, event in parsed]
+    if new:
+        enqueue_processing(sorted(new.values()))
+    return Accepted(ids=ids, duplicates=len(parsed) - len(new))
+
+
+def enqueue_processing(raw_ids: list[int]) -> None:
+    """After commit, one task per ``EVENTS_BATCH_SIZE`` raw events (the sweeper catches what a lost
+    message leaves behind)."""
+    size = conf.batch_size()
+    chunks = [raw_ids[i : i + size] for i in range(0, len(raw_ids), size)]
+
+    def send():
+        from events.tasks import process_raw_events
+
+        for chunk in chunks:
+            try:
+                process_raw_events.delay(chunk)
+            except Exception:  # the broker is down: the sweeper will process them
+                logger.warning("Could not enqueue %d raw events; the sweeper will process them", len(chunk))
+                return
+
+    transaction.on_commit(send)
+
+
+# -- acknowledgement ------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def group_acknowledge(*, group: AlertGroup, actor) -> AlertGroup:
+    """An operator takes note of an alert group (no-op if already acknowledged)."""
+    locked = AlertGroup.objects.select_for_update().get(pk=group.pk)
+    if locked.acknowledged_at is None:
+        locked.acknowledged_at = timezone.now()
+        locked.acknowledged_by = actor
+        locked.save(update_fields=["acknowledged_at", "acknowledged_by"])
+    return locked

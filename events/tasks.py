@@ -1,0 +1,24 @@
+"""Event processing on Celery (queue "events"): thin wrappers around ``events.services``."""
+
+from __future__ import annotations
+
+from celery import shared_task
+from django.db import OperationalError
+
+
+# A deadlock or a lost connection rolls the whole batch back; the raw events stay unprocessed, so a
+# retry (or, once retries run out, the sweeper) processes them exactly once.
+@shared_task(ignore_result=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
+def process_raw_events(raw_ids: list[int]) -> dict:
+    from events.services import process_batch
+
+    result = process_batch(raw_ids=list(raw_ids))
+    return {"raw": result.raw, "events": result.events, "incidents_opened": result.incidents_opened}
+
+
+@shared_task(ignore_result=True)
+def sweep_unprocessed() -> int:
+    """Beat: process raw events no task took (e.g. accepted while the broker was down)."""
+    from events.services import sweep_unprocessed as sweep
+
+    return sweep()
