@@ -508,19 +508,15 @@ def _service_of(ci: ConfigurationItem) -> int | None:
     return services[0].ci.pk if services else None
 
 
-def _parent_group(ci: ConfigurationItem, open_group_cis: set[int]) -> AlertGroup | None:
-    """The open group of the nearest CI this one depends on (topology), if any. The CMDB walk runs
-    only when some other CI has an open group."""
-    if not open_group_cis - {ci.pk}:
+def _nearest_dependency(ci: ConfigurationItem, candidates: set[int]) -> int | None:
+    """The nearest of ``candidates`` that ``ci`` depends on through the CMDB, if any. The walk runs
+    only when there is a candidate besides the CI itself."""
+    others = candidates - {ci.pk}
+    if not others:
         return None
     walk = impact_analysis(ci, direction="depends_on", item_limit=10000)
-    depth = {node.ci.pk: node.depth for node in walk.nodes if node.ci.pk in open_group_cis}
-    if not depth:
-        return None
-    candidates = list(AlertGroup.objects.filter(state=AlertState.OPEN, ci_id__in=sorted(depth)))
-    if not candidates:
-        return None
-    return min(candidates, key=lambda group: (depth[group.ci_id], group.opened_at, group.pk))
+    reached = [(node.depth, node.ci.pk) for node in walk.nodes if node.ci.pk in others]
+    return min(reached)[1] if reached else None
 
 
 def _group_get_or_create(anchor: str, defaults: dict) -> tuple[AlertGroup, bool]:
@@ -542,59 +538,92 @@ def _correlate(
     now,
     result: BatchResult,
 ) -> dict[int, AlertGroup]:
-    """Put each new alert in a group: its CI's open group; else, through the CMDB, the open group of
-    a CI it depends on (as a symptom); else a new group with this alert as the probable cause."""
-    groups: dict[int, AlertGroup] = {}
-    assignments: dict[int, tuple[int, bool]] = {}
-    open_group_cis: set[int] | None = None
-    for alert in sorted(new_alerts, key=lambda a: (_anchor(a), a.id)):
-        anchor = _anchor(alert)
-        group = next((g for g in groups.values() if g.anchor == anchor and g.state == AlertState.OPEN), None)
-        symptom = False
-        if group is None:
-            group = AlertGroup.objects.filter(anchor=anchor, state=AlertState.OPEN).first()
+    """Put each new alert in a group: its CI's open group; else, through the CMDB, the group of the
+    nearest CI it depends on that has an open group or a new alert in this batch (as a symptom); else
+    a new group with this alert as the probable cause. Causes are grouped before their symptoms, so
+    the order of events inside a batch does not matter."""
+    alerts = sorted(new_alerts, key=lambda a: (_anchor(a), a.id))
+    own: dict[str, AlertGroup] = {
+        group.anchor: group
+        for group in AlertGroup.objects.filter(state=AlertState.OPEN, anchor__in={_anchor(a) for a in alerts})
+    }
+    parent: dict[int, int | None] = {}
+    orphans = [a for a in alerts if _anchor(a) not in own and a.ci_id in cis]
+    if orphans:
+        open_cis = dict(
+            AlertGroup.objects.filter(state=AlertState.OPEN, ci__isnull=False).values_list("ci_id", "id")
+        )
+        candidates = set(open_cis) | {a.ci_id for a in orphans}
+        for ci_id in sorted({a.ci_id for a in orphans}):
+            parent[ci_id] = _nearest_dependency(cis[ci_id], candidates)
+        missing = {
+            pk for ci_id, pk in open_cis.items() if f"ci:{ci_id}" not in own and ci_id in parent.values()
+        }
+        for group in AlertGroup.objects.filter(pk__in=missing):
+            own[group.anchor] = group
+
+    def through_topology(ci_id: int, seen: frozenset) -> AlertGroup | None:
+        above = parent.get(ci_id)
+        if above is None or above in seen:
+            return None
+        return own.get(f"ci:{above}") or through_topology(above, seen | {ci_id})
+
+    def create(alert: Touched) -> AlertGroup:
         ci = cis.get(alert.ci_id) if alert.ci_id else None
-        if group is None and ci is not None:
-            if open_group_cis is None:
-                open_group_cis = set(
-                    AlertGroup.objects.filter(state=AlertState.OPEN, ci__isnull=False).values_list(
-                        "ci_id", flat=True
-                    )
-                )
-            group = _parent_group(ci, open_group_cis)
-            symptom = group is not None
+        service_id = _service_of(ci) if ci is not None else None
+        title = f"{ci.name if ci else alert.resource or 'unknown resource'}: {alert.check_name}"
+        group, created = _group_get_or_create(
+            _anchor(alert),
+            {
+                "ci": ci,
+                "service_id": service_id,
+                "title": title[:300],
+                "severity": alert.severity,
+                "opened_at": now,
+                "last_alert_at": now,
+                "suppressed": windows.covers(alert.ci_id, service_id),
+                "probable_cause_id": alert.id,
+            },
+        )
+        if created:
+            result.groups_opened += 1
+        own[group.anchor] = group
+        return group
+
+    assignments: dict[int, tuple[AlertGroup, bool]] = {}
+    # Pass 1: alerts on CIs with their own open group, or with nothing above them: causes.
+    for alert in alerts:
+        anchor = _anchor(alert)
+        if anchor in own:
+            assignments[alert.id] = (own[anchor], False)
+        elif parent.get(alert.ci_id) is None:
+            assignments[alert.id] = (create(alert), False)
+    # Pass 2: the others join the group of what they depend on (or open their own, in a cycle).
+    for alert in alerts:
+        if alert.id in assignments:
+            continue
+        anchor = _anchor(alert)
+        if anchor in own:  # another alert on the same CI already settled it
+            group = own[anchor]
+            assignments[alert.id] = (group, group.anchor != anchor)
+            continue
+        group = through_topology(alert.ci_id, frozenset())
         if group is None:
-            service_id = _service_of(ci) if ci is not None else None
-            title = f"{ci.name if ci else alert.resource or 'unknown resource'}: {alert.check_name}"
-            group, created = _group_get_or_create(
-                anchor,
-                {
-                    "ci": ci,
-                    "service_id": service_id,
-                    "title": title[:300],
-                    "severity": alert.severity,
-                    "opened_at": now,
-                    "last_alert_at": now,
-                    "suppressed": windows.covers(alert.ci_id, service_id),
-                    "probable_cause_id": alert.id,
-                },
-            )
-            if created:
-                result.groups_opened += 1
-                if open_group_cis is not None and ci is not None:
-                    open_group_cis.add(ci.pk)
-        groups[group.pk] = group
-        assignments[alert.id] = (group.pk, symptom)
-        alert.group_id = group.pk
+            assignments[alert.id] = (create(alert), False)
+        else:
+            own[anchor] = group
+            assignments[alert.id] = (group, True)
+    for alert in alerts:
+        alert.group_id = assignments[alert.id][0].pk
     if assignments:
         ids = sorted(assignments)
         with connection.cursor() as cursor:
             cursor.execute(
                 "UPDATE events_alert a SET group_id = t.g, is_symptom = t.s "
                 "FROM unnest(%s::bigint[], %s::bigint[], %s::bool[]) AS t(id, g, s) WHERE a.id = t.id",
-                [ids, [assignments[i][0] for i in ids], [assignments[i][1] for i in ids]],
+                [ids, [assignments[i][0].pk for i in ids], [assignments[i][1] for i in ids]],
             )
-    return groups
+    return {group.pk: group for group, _symptom in assignments.values()}
 
 
 # -- handling -------------------------------------------------------------------------------------
@@ -682,7 +711,10 @@ def _open_incident(
         fields["service"] = service
     if ci is not None and ci.owner_group_id:
         fields["assignment_group"] = ci.owner_group
-    affected = sorted({a.ci_id for a in alerts if a.ci_id} | ({ci.pk} if ci else set()))
+    affected = {a.ci_id: cis[a.ci_id] for a in alerts if a.ci_id in cis}
+    if ci is not None:
+        affected[ci.pk] = ci
+    affected = [affected[pk] for pk in sorted(affected)]
     try:
         with transaction.atomic():
             # Concurrent batches on one group: the row lock makes the second see the first's incident.
