@@ -182,9 +182,9 @@ def test_depth_limit_is_respected(estate):
     assert "Payroll" not in {node.ci.name for node in result.nodes}
 
 
-def test_impact_analysis_is_three_queries_whatever_it_reaches(estate, django_assert_num_queries):
-    # reference data (types, services), the walk, the rows of every CI on the paths
-    with django_assert_num_queries(3):
+def test_impact_analysis_is_four_queries_whatever_it_reaches(estate, django_assert_num_queries):
+    # reference data (types, service classes), the service CIs, the walk, the rows of the CIs on the paths
+    with django_assert_num_queries(4):
         result = queries.impact_analysis(estate["disk-1"])
     assert {node.ci.name for node in result.nodes} == {
         "host-1",
