@@ -1,0 +1,98 @@
+"""Read APIs (staff), reference data (admin writes, the token shown once), the console page."""
+
+from __future__ import annotations
+
+import pytest
+
+from events.models import AlertGroup, EventSource, Rule
+from tests.events.factories import at, event
+
+pytestmark = pytest.mark.django_db
+
+
+def _fill(post, token, groups: int):
+    post(token, [event(resource=f"host-{n}", check="ping", occurred_at=at(n)) for n in range(groups)])
+
+
+@pytest.mark.parametrize("url", ["/api/v1/events/alerts/", "/api/v1/events/groups/"])
+def test_list_query_count_is_pinned_and_constant(api_as, agent, source, post, url, django_assert_num_queries):
+    _source, token = source
+    _fill(post, token, 5)
+    api = api_as(agent)
+    api.get(url)  # warm the content types and roles caches of the test client
+    queries = 4 if "groups" in url else 3  # token, roles, the page (+ the groups' alerts)
+    with django_assert_num_queries(queries):
+        response = api.get(url)
+    assert len(response.json()["results"]) == 5
+    _fill(post, token, 30)
+    with django_assert_num_queries(queries):
+        response = api.get(url, {"page_size": 40})
+    assert len(response.json()["results"]) == 30
+
+
+def test_end_users_see_no_events(api_as, end_user, source, post):
+    _source, token = source
+    _fill(post, token, 1)
+    assert api_as(end_user).get("/api/v1/events/alerts/").status_code == 403
+
+
+def test_groups_show_alerts_incident_and_can_be_acknowledged(api_as, agent, source, post):
+    _source, token = source
+    _fill(post, token, 1)
+    api = api_as(agent)
+    group = api.get("/api/v1/events/groups/", {"state": "open"}).json()["results"][0]
+    assert group["incident_number"].startswith("INC") and group["alerts"][0]["check_name"] == "ping"
+    response = api.post(f"/api/v1/events/groups/{group['id']}/acknowledge/")
+    assert response.status_code == 200 and response.json()["acknowledged_at"]
+    assert AlertGroup.objects.get().acknowledged_by == agent
+
+
+def test_admin_creates_a_source_and_sees_the_token_once(api_as, admin_user, agent):
+    api = api_as(admin_user)
+    response = api.post("/api/v1/events/sources/", {"name": "zabbix", "max_batch_size": 50}, format="json")
+    assert response.status_code == 201, response.content
+    token = response.json()["token"]
+    source = EventSource.objects.get(name="zabbix")
+    assert token.startswith(source.token_prefix) and source.token_hash != token
+    listed = api.get("/api/v1/events/sources/").json()["results"][0]
+    assert "token" not in listed and "token_hash" not in listed
+    rotated = api.post(f"/api/v1/events/sources/{source.pk}/rotate-token/").json()["token"]
+    assert rotated != token
+    assert api_as(agent).post("/api/v1/events/sources/", {"name": "x"}, format="json").status_code == 403
+    bad = api.post("/api/v1/events/sources/", {"name": "y", "kind": "nagios"}, format="json")
+    assert bad.status_code == 400 and "kind" in bad.json()["errors"]
+
+
+def test_rules_and_maintenance_windows_are_written_by_their_roles(api_as, admin_user, manager, agent):
+    rule = {"name": "ignore test", "order": 5, "match_labels": {"env": "test"}, "drop": True}
+    assert api_as(agent).post("/api/v1/events/rules/", rule, format="json").status_code == 403
+    assert api_as(admin_user).post("/api/v1/events/rules/", rule, format="json").status_code == 201
+    assert Rule.objects.get().drop
+    window = {"name": "Patching", "cis": [], "starts_at": at(0), "ends_at": at(60)}
+    response = api_as(manager).post("/api/v1/events/maintenance-windows/", window, format="json")
+    assert response.status_code == 201, response.content
+    backwards = {**window, "ends_at": at(-5)}
+    response = api_as(manager).post("/api/v1/events/maintenance-windows/", backwards, format="json")
+    assert response.status_code == 400 and "ends_at" in response.json()["errors"]
+    assert api_as(agent).get("/api/v1/events/maintenance-windows/").status_code == 200
+
+
+def test_console_shows_open_groups_and_refreshes_by_htmx(client_as, agent, source, post):
+    _source, token = source
+    _fill(post, token, 2)
+    client = client_as(agent)
+    page = client.get("/events/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert 'hx-trigger="every 10s"' in html and "host-1: ping" in html and "INC" in html
+    partial = client.get("/events/", headers={"HX-Request": "true"})
+    assert "<html" not in partial.content.decode() and "host-0: ping" in partial.content.decode()
+    group = AlertGroup.objects.first()
+    response = client.post(f"/events/groups/{group.pk}/acknowledge/")
+    assert response.status_code == 302
+    group.refresh_from_db()
+    assert group.acknowledged_by == agent
+
+
+def test_console_is_for_staff(client_as, end_user):
+    assert client_as(end_user).get("/events/").status_code == 403
