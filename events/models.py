@@ -70,7 +70,7 @@ class EventSource(Record):
         default=1000, help_text="Most events in one request (413 above)."
     )
     rate_limit_per_minute = models.PositiveIntegerField(
-        default=0, help_text="Most events accepted per minute (0: no limit). Not enforced yet."
+        default=0, help_text="Most events accepted per minute (0: no limit); above it requests get 429."
     )
     resolve_incident_on_clear = models.BooleanField(
         default=True, help_text="Resolve the incident when every alert of its group has cleared."

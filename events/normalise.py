@@ -112,7 +112,7 @@ def _labels(value: Any, name: str, errors: dict) -> dict[str, str]:
         if isinstance(raw, dict | list):
             errors[f"{name}.{key}"] = ["A label's value must be a string, number or boolean."]
             continue
-        labels[str(key)[:MAX_TEXT]] = str(raw).replace("\x00", "")[:MAX_TEXT]
+        labels[str(key).replace("\x00", "")[:MAX_TEXT]] = str(raw).replace("\x00", "")[:MAX_TEXT]
     return labels
 
 

@@ -9,7 +9,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
 from django.utils import timezone
 
 from configuration.models import ConfigurationItem
@@ -432,7 +432,7 @@ def _write_alerts(items: list[Item], result: BatchResult) -> tuple[dict[int, Tou
 def _json(value) -> str:
     import json
 
-    return json.dumps(value, default=str).replace("\\u0000", "")
+    return json.dumps(value, default=str)
 
 
 def _write_events(items: list[Item]) -> None:
@@ -790,14 +790,53 @@ def _handle_clears(closed: dict[int, int | None], now, result: BatchResult) -> N
             )
 
 
+def process_ids(raw_ids: list[int]) -> BatchResult:
+    """``process_batch`` for these raw events; if the batch fails for a reason other than the database
+    (a bug, data it cannot store), each is processed alone and the one that fails is marked invalid
+    with the error, so one bad event never blocks the rest or the sweeper. Database errors
+    (deadlock, lost connection) propagate: the task retries the whole batch."""
+    try:
+        return process_batch(raw_ids=raw_ids)
+    except OperationalError:
+        raise
+    except Exception:
+        logger.exception("Event batch of %d failed; processing its events one by one", len(raw_ids))
+    total = BatchResult()
+    for pk in sorted(raw_ids):
+        try:
+            one = process_batch(raw_ids=[pk])
+        except OperationalError:
+            raise
+        except Exception as error:
+            logger.exception("Raw event %s cannot be processed", pk)
+            RawEvent.objects.filter(pk=pk, processed_at__isnull=True).update(
+                processed_at=timezone.now(),
+                outcome=RawEventOutcome.INVALID,
+                error=f"Processing failed: {error!r}"[:2000],
+            )
+            total.raw += 1
+            total.invalid += 1
+            continue
+        for name in vars(total):
+            setattr(total, name, getattr(total, name) + getattr(one, name))
+    return total
+
+
 def sweep_unprocessed(*, max_batches: int = 20) -> int:
     """Process raw events left unprocessed (a lost task, a broker outage), oldest first, leaving the
     youngest to their own task. Returns how many were processed."""
     before = timezone.now() - datetime.timedelta(seconds=conf.sweep_age_seconds())
+    size = conf.batch_size()
     done = 0
     for _ in range(max_batches):
-        batch = process_batch(received_before=before)
-        done += batch.raw
-        if batch.raw < conf.batch_size():
+        ids = list(
+            RawEvent.objects.filter(processed_at__isnull=True, received_at__lt=before)
+            .order_by("id")
+            .values_list("id", flat=True)[:size]
+        )
+        if not ids:
+            break
+        done += process_ids(ids).raw
+        if len(ids) < size:
             break
     return done

@@ -13,22 +13,24 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from dataclasses import dataclass
 
+from django.core.cache import cache
 from django.db import connection, transaction
 from django.utils import timezone
 
 from events import conf
 from events.models import AlertGroup, EventSource, new_token
 from events.normalise import Normalised, PayloadError, normalise_alertmanager, normalise_generic
-from events.processing import BatchResult, process_batch, sweep_unprocessed
+from events.processing import BatchResult, process_batch, process_ids, sweep_unprocessed
 from itsm import services as kernel
 from itsm.models import ChangeRecord
 
 logger = logging.getLogger(__name__)
 
 # The processing pipeline lives in ``events.processing``; these are its entry points.
-__all__ = ["BatchResult", "PayloadError", "new_token", "process_batch", "sweep_unprocessed"]
+__all__ = ["BatchResult", "PayloadError", "new_token", "process_batch", "process_ids", "sweep_unprocessed"]
 
 
 # -- sources --------------------------------------------------------------------------------------
@@ -163,7 +165,7 @@ def events_ingest(*, source: EventSource, parsed: list[tuple[dict, Normalised]],
             {
                 "source": source.pk,
                 "received_at": received_at,
-                "payloads": [encode(p).replace("\\u0000", "") for p in unique.values()],
+                "payloads": [encode(_without_nul(p)) for p in unique.values()],
                 "keys": list(unique),
             },
         )
@@ -181,6 +183,38 @@ def events_ingest(*, source: EventSource, parsed: list[tuple[dict, Normalised]],
     if new:
         enqueue_processing(sorted(new.values()))
     return Accepted(ids=ids, duplicates=len(parsed) - len(new))
+
+
+def _without_nul(value):
+    """PostgreSQL's jsonb cannot hold NUL characters: drop them from every key and string."""
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, dict):
+        return {_without_nul(str(k)): _without_nul(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_without_nul(v) for v in value]
+    return value
+
+
+def rate_limit_wait(source: EventSource, count: int) -> int | None:
+    """Count ``count`` events against the source's per-minute limit (in the shared cache, so every
+    web process counts together). None when accepted, else the seconds until the next minute; a
+    refused request is not counted."""
+    limit = source.rate_limit_per_minute
+    if not limit:
+        return None
+    now = time.time()
+    key = f"events:rate:{source.pk}:{int(now // 60)}"
+    cache.add(key, 0, timeout=120)
+    try:
+        used = cache.incr(key, count)
+    except ValueError:  # expired between add and incr
+        cache.set(key, count, timeout=120)
+        used = count
+    if used <= limit:
+        return None
+    cache.decr(key, count)
+    return max(1, 60 - int(now % 60))
 
 
 def enqueue_processing(raw_ids: list[int]) -> None:

@@ -32,6 +32,9 @@ ERRORS = {
     400: OpenApiResponse(description="Malformed payload; `errors` names each field."),
     401: OpenApiResponse(description="Missing, unknown or revoked source token."),
     413: OpenApiResponse(description="More events than the source's max_batch_size, or too large a body."),
+    429: OpenApiResponse(
+        description="Over the source's rate_limit_per_minute; retry after Retry-After seconds."
+    ),
 }
 
 
@@ -60,6 +63,11 @@ class _Ingest(APIView):
         if count > source.max_batch_size:
             raise PayloadTooLarge(
                 f"{count} events in one request; this source accepts at most {source.max_batch_size}."
+            )
+        wait = services.rate_limit_wait(source, count)
+        if wait is not None:
+            raise exceptions.Throttled(
+                wait, detail=f"This source may send {source.rate_limit_per_minute} events a minute."
             )
         received_at = timezone.now()
         try:

@@ -35,7 +35,7 @@ class Migration(migrations.Migration):
                 ('ci_lookup_scheme', models.SlugField(default='hostname', help_text="CMDB identifier scheme that label's value is, e.g. hostname.", max_length=30)),
                 ('dedup_fields', models.JSONField(blank=True, default=list, help_text='Fields whose values make the dedup key when an event gives none, e.g. ["resource", "check"] or ["resource", "check", "label.job"]. Empty: resource and check.')),
                 ('max_batch_size', models.PositiveIntegerField(default=1000, help_text='Most events in one request (413 above).')),
-                ('rate_limit_per_minute', models.PositiveIntegerField(default=0, help_text='Most events accepted per minute (0: no limit). Not enforced yet.')),
+                ('rate_limit_per_minute', models.PositiveIntegerField(default=0, help_text='Most events accepted per minute (0: no limit); above it requests get 429.')),
                 ('resolve_incident_on_clear', models.BooleanField(default=True, help_text='Resolve the incident when every alert of its group has cleared.')),
             ],
             options={

@@ -23,7 +23,10 @@ THREADS = 50
 def test_concurrent_first_events_with_one_new_key_make_one_alert():
     source, _token = make_source()
     host = cmdb.ci_create(
-        actor=None, ci_class=CIClass.objects.get(slug="server"), name="db-01", identifiers={"hostname": "db-01"}
+        actor=None,
+        ci_class=CIClass.objects.get(slug="server"),
+        name="db-01",
+        identifiers={"hostname": "db-01"},
     )
     now = timezone.now()
     # Distinct deliveries (times differ) of one dedup key, stored as ingestion stores them.

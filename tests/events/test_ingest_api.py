@@ -232,3 +232,58 @@ def test_malformed_alertmanager_payload_is_400_naming_the_field(am_source, paylo
 def test_a_source_posts_to_its_own_endpoint(source, am_source):
     assert client(source[1]).post(AM_URL, am_payload(am_alert()), format="json").status_code == 400
     assert client(am_source[1]).post(URL, event(), format="json").status_code == 400
+
+
+def test_nul_characters_are_dropped_not_a_500(source):
+    _source, token = source
+    payload = event(
+        message="bad\x00byte", labels={"k\x00": "v\x00"}, extra={"raw\x00": "literal \\u0000 text"}
+    )
+    response = client(token).post(URL, payload, format="json")
+    assert response.status_code == 202, response.content
+    services.process_batch()
+    stored = Event.objects.get()
+    assert stored.message == "badbyte" and stored.labels == {"k": "v"}
+    assert RawEvent.objects.get().payload["extra"] == {"raw": "literal \\u0000 text"}
+
+
+def test_over_the_rate_limit_is_429_and_not_counted(source, settings):
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "rate"}
+    }
+    stored, token = source
+    EventSource.objects.filter(pk=stored.pk).update(rate_limit_per_minute=3)
+    assert client(token).post(URL, [event(check="a"), event(check="b")], format="json").status_code == 202
+    refused = client(token).post(URL, [event(check="c"), event(check="d")], format="json")
+    assert refused.status_code == 429 and int(refused["Retry-After"]) >= 1
+    assert refused.json()["code"] == "throttled"
+    assert client(token).post(URL, event(check="e"), format="json").status_code == 202
+    assert RawEvent.objects.count() == 3
+
+
+def test_admin_pages_for_sources_rules_and_windows(client_as, admin_user):
+    EventSource._meta.apps.get_model("people", "User").objects.filter(pk=admin_user.pk).update(
+        is_staff=True, is_superuser=True
+    )
+    client = client_as(admin_user)
+    for name in ("eventsource", "rule", "maintenancewindow"):
+        assert client.get(f"/admin/events/{name}/").status_code == 200
+        assert client.get(f"/admin/events/{name}/add/").status_code == 200
+    response = client.post(
+        "/admin/events/eventsource/add/",
+        {
+            "name": "icinga",
+            "kind": "generic",
+            "ci_lookup_label": "host",
+            "ci_lookup_scheme": "hostname",
+            "field_mapping": "{}",
+            "dedup_fields": "[]",
+            "max_batch_size": 100,
+            "rate_limit_per_minute": 0,
+            "resolve_incident_on_clear": "on",
+        },
+        follow=True,
+    )
+    assert response.status_code == 200
+    source = EventSource.objects.get(name="icinga")
+    assert "shown once" in response.content.decode() and source.token_prefix in response.content.decode()

@@ -307,3 +307,24 @@ def test_topology_inside_one_batch_groups_under_the_cause_whatever_the_order(sou
     assert group.probable_cause.ci == service_map["host"] and group.ci == service_map["host"]
     assert group.alerts.filter(is_symptom=True).count() == 2
     assert Incident.objects.count() == 1
+
+
+def test_one_event_that_cannot_be_processed_does_not_block_the_others(source, post, monkeypatch):
+    from events import processing
+
+    _source, token = source
+    ids = post(token, [event(check=n) for n in ("ok-1", "boom", "ok-2")], process=False).json()["ids"]
+    real = processing._parse
+
+    def parse(raw, source):
+        parsed = real(raw, source)
+        if parsed.check_name == "boom":
+            raise RuntimeError("a bug")
+        return parsed
+
+    monkeypatch.setattr(processing, "_parse", parse)
+    result = services.process_ids(ids)
+    assert result.raw == 3 and result.invalid == 1
+    assert sorted(Event.objects.values_list("check_name", flat=True)) == ["ok-1", "ok-2"]
+    failed = RawEvent.objects.get(outcome="invalid")
+    assert failed.processed_at is not None and "a bug" in failed.error
