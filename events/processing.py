@@ -23,6 +23,7 @@ from events.choices import (
     Classification,
     EventState,
     RawEventOutcome,
+    Severity,
     SourceKind,
 )
 from events.models import Alert, AlertGroup, Event, EventSource, MaintenanceWindow, RawEvent, Rule
@@ -646,16 +647,27 @@ def _handle(
     missing = set(by_group) - set(groups)
     if missing:
         groups.update(AlertGroup.objects.in_bulk(missing))
-    for group_id in sorted(by_group):
+    ordered = sorted(by_group)
+    for group_id in ordered:
+        group = groups[group_id]
+        worst = min((a.severity for a in by_group[group_id]), key=lambda s: SEVERITY_RANK[s])
+        if SEVERITY_RANK[worst] < SEVERITY_RANK[group.severity]:
+            group.severity = worst
+        group.last_alert_at = now
+    if ordered:
+        # One statement for every group the batch touched, in id order (one lock order for all batches).
+        with connection.cursor() as cursor:
+            cursor.execute(
+                # The worse of the stored and the new severity (another batch may have raised it).
+                "UPDATE events_alertgroup g SET last_alert_at = GREATEST(g.last_alert_at, %s), "
+                "severity = CASE WHEN array_position(%s::text[], t.sev) < array_position(%s::text[], g.severity) "
+                "THEN t.sev ELSE g.severity END "
+                "FROM unnest(%s::bigint[], %s::text[]) AS t(id, sev) WHERE g.id = t.id",
+                [now, Severity.values, Severity.values, ordered, [groups[pk].severity for pk in ordered]],
+            )
+    for group_id in ordered:
         group = groups[group_id]
         alerts = by_group[group_id]
-        worst = min((a.severity for a in alerts), key=lambda s: SEVERITY_RANK[s])
-        updates = {"last_alert_at": now}
-        if SEVERITY_RANK[worst] < SEVERITY_RANK[group.severity]:
-            updates["severity"] = worst
-        AlertGroup.objects.filter(pk=group.pk).update(**updates)
-        for name, value in updates.items():
-            setattr(group, name, value)
         exceptions = [
             a for a in alerts if a.classification == Classification.EXCEPTION and not windows.covers(a.ci_id)
         ]

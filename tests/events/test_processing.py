@@ -328,3 +328,17 @@ def test_one_event_that_cannot_be_processed_does_not_block_the_others(source, po
     assert sorted(Event.objects.values_list("check_name", flat=True)) == ["ok-1", "ok-2"]
     failed = RawEvent.objects.get(outcome="invalid")
     assert failed.processed_at is not None and "a bug" in failed.error
+
+
+def test_a_worse_alert_raises_the_groups_severity_and_opens_the_incident(source, post, service_map):
+    _source, token = source
+    host = service_map["host"]
+    post(token, on(host, check="disk", severity="warning"))
+    group = AlertGroup.objects.get()
+    assert group.severity == "warning" and group.incident is None
+    post(token, on(host, check="ping", severity="critical", occurred_at=at(1)))
+    group.refresh_from_db()
+    assert group.severity == "critical" and group.incident is not None
+    post(token, on(host, check="disk", severity="warning", occurred_at=at(2)))
+    group.refresh_from_db()
+    assert group.severity == "critical"
