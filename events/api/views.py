@@ -44,10 +44,20 @@ class PayloadTooLarge(exceptions.APIException):
     default_detail = "The request is too large."
 
 
+class BoundedJSONParser(JSONParser):
+    """JSON nested deeper than Python's parser goes is bad input (400), not a crash."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        try:
+            return super().parse(stream, media_type, parser_context)
+        except RecursionError:
+            raise exceptions.ParseError("JSON parse error - nested too deeply.") from None
+
+
 class _Ingest(APIView):
     authentication_classes = [SourceTokenAuthentication]
     permission_classes = [HasSourceToken]
-    parser_classes = [JSONParser]
+    parser_classes = [BoundedJSONParser]
     throttle_classes = []
 
     def parse(self, source, body, received_at):  # pragma: no cover - subclasses
@@ -72,10 +82,12 @@ class _Ingest(APIView):
         received_at = timezone.now()
         try:
             parsed = self.parse(source, body, received_at)
+            with transaction.atomic():
+                accepted = services.events_ingest(source=source, parsed=parsed, received_at=received_at)
         except PayloadError as error:
             return validation_response(error.errors)
-        with transaction.atomic():
-            accepted = services.events_ingest(source=source, parsed=parsed, received_at=received_at)
+        except RecursionError:
+            return validation_response({"non_field_errors": ["The payload is nested too deeply."]})
         return Response(
             {
                 "ids": accepted.ids,

@@ -287,3 +287,18 @@ def test_admin_pages_for_sources_rules_and_windows(client_as, admin_user):
     assert response.status_code == 200
     source = EventSource.objects.get(name="icinga")
     assert "shown once" in response.content.decode() and source.token_prefix in response.content.decode()
+
+
+@pytest.mark.parametrize("depth", [800, 5000])
+def test_deeply_nested_json_is_400_or_stored_never_500(source, depth):
+    _source, token = source
+    nested = "[" * depth + "]" * depth
+    body = '{"resource": "web-01", "check": "x", "labels": {}, "extra": ' + nested + "}"
+    response = client(token).post(URL, data=body, content_type="application/json")
+    assert response.status_code in (202, 400), response.content
+
+
+def test_form_encoded_body_is_refused_not_a_500(source):
+    _source, token = source
+    response = client(token).post(URL, {"resource": "web-01", "check": "x"}, format="multipart")
+    assert response.status_code == 415
