@@ -91,8 +91,10 @@ class Touched:
 class RuleSet:
     """Active rules in order, with each CI-class condition expanded to the class and its subclasses."""
 
-    def __init__(self):
-        self.rules = list(Rule.objects.filter(is_active=True).order_by("order", "id"))
+    def __init__(self, rules: list[Rule] | None = None):
+        if rules is None:
+            rules = list(Rule.objects.filter(is_active=True).order_by("order", "id"))
+        self.rules = rules
         self.classes = {
             rule.pk: set(class_and_descendants(rule.match_ci_class))
             for rule in self.rules

@@ -237,3 +237,33 @@ class MaintenanceWindowSerializer(RecordSerializer):
         if starts and ends and ends <= starts:
             raise serializers.ValidationError({"ends_at": "Must be after starts_at."})
         return attrs
+
+
+class RulePreviewRequestSerializer(RuleSerializer):
+    limit = serializers.IntegerField(
+        required=False, min_value=1, max_value=2000, default=200, help_text="How many recent events to try."
+    )
+
+    class Meta(RuleSerializer.Meta):
+        fields = [*RuleSerializer.Meta.fields, "limit"]
+        extra_kwargs = {"name": {"required": False}}
+
+
+class RulePreviewExampleSerializer(serializers.Serializer):
+    event = serializers.IntegerField()
+    resource = serializers.CharField()
+    check_name = serializers.CharField()
+    occurred_at = serializers.DateTimeField()
+    severity = serializers.CharField()
+    classification = serializers.CharField()
+    dedup_key = serializers.CharField()
+    dropped = serializers.BooleanField()
+    new_severity = serializers.CharField()
+    new_classification = serializers.CharField()
+    new_dedup_key = serializers.CharField()
+
+
+class RulePreviewSerializer(serializers.Serializer):
+    examined = serializers.IntegerField()
+    matched = serializers.IntegerField()
+    examples = RulePreviewExampleSerializer(many=True)

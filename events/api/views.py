@@ -15,7 +15,7 @@ from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from events import services
+from events import queries, services
 from events.api import serializers
 from events.api.authentication import HasSourceToken, SourceTokenAuthentication
 from events.choices import SourceKind
@@ -25,7 +25,7 @@ from events.normalise import PayloadError
 from itsm import roles
 from itsm import services as kernel
 from itsm.api.errors import validation_response
-from itsm.api.permissions import ReadStaffWriteRoles
+from itsm.api.permissions import IsStaffRole, ReadStaffWriteRoles
 from itsm.api.viewsets import RecordViewSet
 
 ERRORS = {
@@ -224,13 +224,29 @@ class EventSourceViewSet(RecordViewSet):
 
 
 class RuleViewSet(RecordViewSet):
-    """Event rules in order; staff read, admins write."""
+    """Event rules in order; staff read, admins write. ``preview`` tries a rule on recent events."""
 
     serializer_class = serializers.RuleSerializer
     queryset = Rule.objects.all()
     permission_classes = [ReadStaffWriteRoles]
     write_roles = (roles.ADMIN,)
     filter_backends = []
+
+    @extend_schema(
+        request=serializers.RulePreviewRequestSerializer, responses=serializers.RulePreviewSerializer
+    )
+    @action(detail=False, methods=["post"], filter_backends=[], permission_classes=[IsStaffRole])
+    def preview(self, request):
+        """Try an unsaved rule alone on the most recent events: how many it matches, and what it would
+        make of the first 50. Nothing is stored."""
+        payload = serializers.RulePreviewRequestSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        fields = dict(payload.validated_data)
+        limit = fields.pop("limit", queries.PREVIEW_DEFAULT)
+        fields.pop("version", None)
+        fields.setdefault("name", "preview")
+        result = queries.rule_preview(Rule(**fields), request.user, limit=limit)
+        return Response(serializers.RulePreviewSerializer(result).data)
 
 
 class MaintenanceWindowViewSet(RecordViewSet):

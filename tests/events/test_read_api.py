@@ -96,3 +96,26 @@ def test_console_shows_open_groups_and_refreshes_by_htmx(client_as, agent, sourc
 
 def test_console_is_for_staff(client_as, end_user):
     assert client_as(end_user).get("/events/").status_code == 403
+
+
+def test_rule_preview_tries_an_unsaved_rule_on_recent_events(api_as, agent, source, post):
+    _source, token = source
+    post(
+        token, [event(resource=f"host-{n}", check="cpu", value=n * 10, occurred_at=at(n)) for n in range(10)]
+    )
+    post(token, event(resource="host-x", check="disk", value=99))
+    rule = {"match_check": "cpu", "value_above": 65, "set_severity": "minor", "set_dedup_key": "{check}"}
+    response = api_as(agent).post("/api/v1/events/rules/preview/", rule, format="json")
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert body["examined"] == 11 and body["matched"] == 3
+    example = body["examples"][0]
+    assert (example["severity"], example["new_severity"], example["new_dedup_key"]) == (
+        "critical",
+        "minor",
+        "cpu",
+    )
+    assert example["new_classification"] == "warning" and not example["dropped"]
+    assert not Rule.objects.exists()
+    bad = api_as(agent).post("/api/v1/events/rules/preview/", {"value_above": "hot"}, format="json")
+    assert bad.status_code == 400 and "value_above" in bad.json()["errors"]
