@@ -224,11 +224,11 @@ def enqueue_processing(raw_ids: list[int]) -> None:
     chunks = [raw_ids[i : i + size] for i in range(0, len(raw_ids), size)]
 
     def send():
-        from events.tasks import process_raw_events
+        from events import tasks
 
         for chunk in chunks:
             try:
-                process_raw_events.delay(chunk)
+                tasks.enqueue(chunk)
             except Exception:  # the broker is down: the sweeper will process them
                 logger.warning("Could not enqueue %d raw events; the sweeper will process them", len(chunk))
                 return

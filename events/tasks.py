@@ -22,3 +22,8 @@ def sweep_unprocessed() -> int:
     from events.services import sweep_unprocessed as sweep
 
     return sweep()
+
+
+def enqueue(raw_ids: list[int]) -> None:
+    """Send one batch to the workers (a plain function, so tests can point it at another broker)."""
+    process_raw_events.delay(raw_ids)
