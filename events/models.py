@@ -190,7 +190,7 @@ class AlertGroup(models.Model):
         "incidents.Incident", null=True, blank=True, on_delete=models.SET_NULL, related_name="alert_groups"
     )
     suppressed = models.BooleanField(
-        default=False, help_text="Opened during a maintenance window: no incident."
+        default=False, help_text="Opened during a maintenance window (no incident while it lasts)."
     )
     acknowledged_at = models.DateTimeField(null=True, blank=True)
     acknowledged_by = models.ForeignKey(

@@ -673,10 +673,12 @@ def _handle(
         exceptions = [
             a for a in alerts if a.classification == Classification.EXCEPTION and not windows.covers(a.ci_id)
         ]
-        if exceptions and group.incident_id is None and not group.suppressed:
-            if not windows.covers(group.ci_id, group.service_id):
+        if group.incident_id is None:
+            # Only while a window lasts: an exception still firing after it ends opens the incident
+            # with its next event (``suppressed`` keeps that the group opened in maintenance).
+            if exceptions and not windows.covers(group.ci_id, group.service_id):
                 _open_incident(group, alerts, cis, result)
-        elif group.incident_id is not None:
+        else:
             joined = [a for a in alerts if a.inserted]
             if joined:
                 _note_joined(group, joined)

@@ -77,7 +77,7 @@ class Migration(migrations.Migration):
                 ('opened_at', models.DateTimeField()),
                 ('closed_at', models.DateTimeField(blank=True, null=True)),
                 ('last_alert_at', models.DateTimeField()),
-                ('suppressed', models.BooleanField(default=False, help_text='Opened during a maintenance window: no incident.')),
+                ('suppressed', models.BooleanField(default=False, help_text='Opened during a maintenance window (no incident while it lasts).')),
                 ('acknowledged_at', models.DateTimeField(blank=True, null=True)),
                 ('acknowledged_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
                 ('ci', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='configuration.configurationitem')),

@@ -342,3 +342,21 @@ def test_a_worse_alert_raises_the_groups_severity_and_opens_the_incident(source,
     post(token, on(host, check="disk", severity="warning", occurred_at=at(2)))
     group.refresh_from_db()
     assert group.severity == "critical"
+
+
+def test_an_exception_still_firing_after_the_window_opens_the_incident(source, post, service_map):
+    _source, token = source
+    now = timezone.now()
+    window = MaintenanceWindow.objects.create(
+        name="Patching",
+        starts_at=now - datetime.timedelta(hours=1),
+        ends_at=now + datetime.timedelta(hours=1),
+    )
+    window.cis.add(service_map["service"])  # the service, not the host the alert is on
+    post(token, on(service_map["host"], check="ping"))
+    group = AlertGroup.objects.get()
+    assert group.suppressed and Incident.objects.count() == 0
+    MaintenanceWindow.objects.filter(pk=window.pk).update(ends_at=now - datetime.timedelta(minutes=1))
+    post(token, on(service_map["host"], check="ping", occurred_at=at(1)))
+    group.refresh_from_db()
+    assert group.incident is not None and group.suppressed
