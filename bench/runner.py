@@ -284,6 +284,15 @@ def print_summary(benchmark: str, results: list[dict]) -> None:
     header = f"{'name':<22}{'conc':>5}{'requests':>9}{'errors':>7}{'rate/s':>9}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'max ms':>9}"
     print(header)
     for row in results:
+        if "concurrency" not in row:
+            # Not an HTTP load (a sweep, a lateness run): its figures as they are.
+            figures = {
+                key: value
+                for key, value in row.items()
+                if key != "name" and not isinstance(value, dict | list)
+            }
+            print(f"{row['name']}: {json.dumps(figures)}")
+            continue
         print(
             f"{row['name']:<22}{row['concurrency']:>5}{row['requests']:>9}{row['errors']:>7}{row['rate_per_s']:>9.1f}"
             f"{row['p50_ms']:>9.2f}{row['p95_ms']:>9.2f}{row['p99_ms']:>9.2f}{row['max_ms']:>9.2f}"
