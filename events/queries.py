@@ -9,7 +9,8 @@ from django.db.models import Prefetch, QuerySet
 from events.choices import AlertState
 from events.models import Alert, AlertGroup, Event, Rule
 from events.normalise import Normalised
-from events.processing import Item, RuleSet
+from events.pipeline import Item
+from events.rules import RuleSet
 
 CONSOLE_GROUPS = 100
 

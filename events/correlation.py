@@ -1,0 +1,354 @@
+"""After deduplication: maintenance windows, correlation of new alerts into alert groups (along the
+CMDB's dependencies), and handling per class - incidents through ``incidents.services``,
+notifications to owner groups, and resolving when every alert of a group has cleared."""
+
+from __future__ import annotations
+
+import datetime
+import logging
+from collections import defaultdict
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, connection, transaction
+
+from configuration.models import ConfigurationItem
+from configuration.queries import impact_analysis
+from events.choices import SEVERITY_RANK, URGENCY_FOR_SEVERITY, AlertState, Classification, Severity
+from events.models import Alert, AlertGroup, MaintenanceWindow
+from events.pipeline import BatchResult, Touched
+from incidents import services as incident_services
+from incidents.choices import OPEN_STATUSES, Channel, ResolutionCode
+from itsm import notifications
+
+logger = logging.getLogger(__name__)
+
+
+# -- maintenance ----------------------------------------------------------------------------------
+
+
+class Maintenance:
+    """CIs under an active maintenance window, loaded once per batch when first asked."""
+
+    def __init__(self, now: datetime.datetime):
+        self.now = now
+        self._ids: set[int] | None = None
+
+    def covers(self, *ci_ids: int | None) -> bool:
+        if self._ids is None:
+            through = MaintenanceWindow.cis.through
+            self._ids = set(
+                through.objects.filter(
+                    maintenancewindow__starts_at__lte=self.now, maintenancewindow__ends_at__gt=self.now
+                ).values_list("configurationitem_id", flat=True)
+            )
+        return any(pk in self._ids for pk in ci_ids if pk is not None)
+
+
+# -- correlation ----------------------------------------------------------------------------------
+
+
+def _anchor(alert: Touched) -> str:
+    return f"ci:{alert.ci_id}" if alert.ci_id else f"resource:{alert.source_id}:{alert.resource}"
+
+
+def _service_of(ci: ConfigurationItem) -> int | None:
+    """The CI itself if it is a service, else the nearest service that depends on it."""
+    if ci.ci_class.is_service:
+        return ci.pk
+    services = impact_analysis(ci, direction="impacts", item_limit=0).services
+    return services[0].ci.pk if services else None
+
+
+def _nearest_dependency(ci: ConfigurationItem, candidates: set[int]) -> int | None:
+    """The nearest of ``candidates`` that ``ci`` depends on through the CMDB, if any. The walk runs
+    only when there is a candidate besides the CI itself."""
+    others = candidates - {ci.pk}
+    if not others:
+        return None
+    walk = impact_analysis(ci, direction="depends_on", item_limit=10000)
+    reached = [(node.depth, node.ci.pk) for node in walk.nodes if node.ci.pk in others]
+    return min(reached)[1] if reached else None
+
+
+def _group_get_or_create(anchor: str, defaults: dict) -> tuple[AlertGroup, bool]:
+    """Race-free: the partial unique constraint on open groups decides; a loser re-reads the winner."""
+    found = AlertGroup.objects.filter(anchor=anchor, state=AlertState.OPEN).first()
+    if found is not None:
+        return found, False
+    try:
+        with transaction.atomic():
+            return AlertGroup.objects.create(anchor=anchor, **defaults), True
+    except IntegrityError:
+        return AlertGroup.objects.get(anchor=anchor, state=AlertState.OPEN), False
+
+
+def correlate(
+    new_alerts: list[Touched],
+    cis: dict[int, ConfigurationItem],
+    windows: Maintenance,
+    now,
+    result: BatchResult,
+) -> dict[int, AlertGroup]:
+    """Put each new alert in a group: its CI's open group; else, through the CMDB, the group of the
+    nearest CI it depends on that has an open group or a new alert in this batch (as a symptom); else
+    a new group with this alert as the probable cause. Causes are grouped before their symptoms, so
+    the order of events inside a batch does not matter."""
+    alerts = sorted(new_alerts, key=lambda a: (_anchor(a), a.id))
+    own: dict[str, AlertGroup] = {
+        group.anchor: group
+        for group in AlertGroup.objects.filter(state=AlertState.OPEN, anchor__in={_anchor(a) for a in alerts})
+    }
+    parent: dict[int, int | None] = {}
+    orphans = [a for a in alerts if _anchor(a) not in own and a.ci_id in cis]
+    if orphans:
+        open_cis = dict(
+            AlertGroup.objects.filter(state=AlertState.OPEN, ci__isnull=False).values_list("ci_id", "id")
+        )
+        candidates = set(open_cis) | {a.ci_id for a in orphans}
+        for ci_id in sorted({a.ci_id for a in orphans}):
+            parent[ci_id] = _nearest_dependency(cis[ci_id], candidates)
+        missing = {
+            pk for ci_id, pk in open_cis.items() if f"ci:{ci_id}" not in own and ci_id in parent.values()
+        }
+        for group in AlertGroup.objects.filter(pk__in=missing):
+            own[group.anchor] = group
+
+    def through_topology(ci_id: int, seen: frozenset) -> AlertGroup | None:
+        above = parent.get(ci_id)
+        if above is None or above in seen:
+            return None
+        return own.get(f"ci:{above}") or through_topology(above, seen | {ci_id})
+
+    def create(alert: Touched) -> AlertGroup:
+        ci = cis.get(alert.ci_id) if alert.ci_id else None
+        service_id = _service_of(ci) if ci is not None else None
+        title = f"{ci.name if ci else alert.resource or 'unknown resource'}: {alert.check_name}"
+        group, created = _group_get_or_create(
+            _anchor(alert),
+            {
+                "ci": ci,
+                "service_id": service_id,
+                "title": title[:300],
+                "severity": alert.severity,
+                "opened_at": now,
+                "last_alert_at": now,
+                "suppressed": windows.covers(alert.ci_id, service_id),
+                "probable_cause_id": alert.id,
+            },
+        )
+        if created:
+            result.groups_opened += 1
+        own[group.anchor] = group
+        return group
+
+    assignments: dict[int, tuple[AlertGroup, bool]] = {}
+    # Pass 1: alerts on CIs with their own open group, or with nothing above them: causes.
+    for alert in alerts:
+        anchor = _anchor(alert)
+        if anchor in own:
+            assignments[alert.id] = (own[anchor], False)
+        elif parent.get(alert.ci_id) is None:
+            assignments[alert.id] = (create(alert), False)
+    # Pass 2: the others join the group of what they depend on (or open their own, in a cycle).
+    for alert in alerts:
+        if alert.id in assignments:
+            continue
+        anchor = _anchor(alert)
+        if anchor in own:  # another alert on the same CI already settled it
+            group = own[anchor]
+            assignments[alert.id] = (group, group.anchor != anchor)
+            continue
+        group = through_topology(alert.ci_id, frozenset())
+        if group is None:
+            assignments[alert.id] = (create(alert), False)
+        else:
+            own[anchor] = group
+            assignments[alert.id] = (group, True)
+    for alert in alerts:
+        alert.group_id = assignments[alert.id][0].pk
+    if assignments:
+        ids = sorted(assignments)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "UPDATE events_alert a SET group_id = t.g, is_symptom = t.s "
+                "FROM unnest(%s::bigint[], %s::bigint[], %s::bool[]) AS t(id, g, s) WHERE a.id = t.id",
+                [ids, [assignments[i][0].pk for i in ids], [assignments[i][1] for i in ids]],
+            )
+    return {group.pk: group for group, _symptom in assignments.values()}
+
+
+# -- handling -------------------------------------------------------------------------------------
+
+
+def handle(
+    touched: dict[int, Touched],
+    groups: dict[int, AlertGroup],
+    cis: dict[int, ConfigurationItem],
+    windows: Maintenance,
+    now,
+    result: BatchResult,
+) -> None:
+    """Per class: exception -> one incident per group (or a work note on its open incident); warning
+    -> tell the CI's owner group once per alert; informational alerts do not exist (recorded only)."""
+    by_group: dict[int, list[Touched]] = defaultdict(list)
+    for alert in touched.values():
+        if alert.group_id is not None:
+            by_group[alert.group_id].append(alert)
+    missing = set(by_group) - set(groups)
+    if missing:
+        groups.update(AlertGroup.objects.in_bulk(missing))
+    ordered = sorted(by_group)
+    for group_id in ordered:
+        group = groups[group_id]
+        worst = min((a.severity for a in by_group[group_id]), key=lambda s: SEVERITY_RANK[s])
+        if SEVERITY_RANK[worst] < SEVERITY_RANK[group.severity]:
+            group.severity = worst
+        group.last_alert_at = now
+    if ordered:
+        # One statement for every group the batch touched, in id order (one lock order for all batches).
+        with connection.cursor() as cursor:
+            cursor.execute(
+                # The worse of the stored and the new severity (another batch may have raised it).
+                "UPDATE events_alertgroup g SET last_alert_at = GREATEST(g.last_alert_at, %s), "
+                "severity = CASE WHEN array_position(%s::text[], t.sev) < array_position(%s::text[], g.severity) "
+                "THEN t.sev ELSE g.severity END "
+                "FROM unnest(%s::bigint[], %s::text[]) AS t(id, sev) WHERE g.id = t.id",
+                [now, Severity.values, Severity.values, ordered, [groups[pk].severity for pk in ordered]],
+            )
+    for group_id in ordered:
+        group = groups[group_id]
+        alerts = by_group[group_id]
+        exceptions = [
+            a for a in alerts if a.classification == Classification.EXCEPTION and not windows.covers(a.ci_id)
+        ]
+        if group.incident_id is None:
+            # Only while a window lasts: an exception still firing after it ends opens the incident
+            # with its next event (``suppressed`` keeps that the group opened in maintenance).
+            if exceptions and not windows.covers(group.ci_id, group.service_id):
+                _open_incident(group, alerts, cis, result)
+        else:
+            joined = [a for a in alerts if a.inserted]
+            if joined:
+                _note_joined(group, joined)
+    warnings = [
+        a
+        for a in touched.values()
+        if a.inserted
+        and a.classification == Classification.WARNING
+        and a.ci_id in cis
+        and not windows.covers(a.ci_id)
+    ]
+    for alert in warnings:
+        ci = cis[alert.ci_id]
+        if ci.owner_group_id is None:
+            continue
+        notifications.notify(
+            ci.owner_group.members.all(),
+            subject=f"Warning on {ci.name}: {alert.check_name}"[:200],
+            body=f"Monitoring reports a warning ({alert.severity}) on {ci.number} {ci.name}: {alert.check_name}.",
+            record=ci,
+            key=f"events:alert:{alert.id}:warning",
+            kind="events.warning",
+        )
+
+
+def _open_incident(
+    group: AlertGroup, alerts: list[Touched], cis: dict[int, ConfigurationItem], result
+) -> None:
+    """Open the group's incident: priority from the service's (or CI's) criticality as impact and the
+    worst severity as urgency; the CI's owner group is assigned. A refusal is logged, not fatal: the
+    group's next alert tries again."""
+    ci = group.ci or (cis.get(alerts[0].ci_id) if alerts[0].ci_id else None)
+    service = ConfigurationItem.objects.select_related("ci_class").filter(pk=group.service_id).first()
+    impact = (service or ci).criticality if (service or ci) else 3
+    urgency = min(URGENCY_FOR_SEVERITY[a.severity] for a in alerts)
+    lines = [f"- {a.severity}: {a.resource} {a.check_name}".rstrip() for a in alerts]
+    fields = {
+        "short_description": f"Monitoring: {group.title}"[:200],
+        "description": "Opened by event management for alert group "
+        f"{group.pk}.\n\nAlerts:\n" + "\n".join(lines),
+        "channel": Channel.EVENT,
+        "impact": impact,
+        "urgency": urgency,
+    }
+    if service is not None:
+        fields["service"] = service
+    if ci is not None and ci.owner_group_id:
+        fields["assignment_group"] = ci.owner_group
+    affected = {a.ci_id: cis[a.ci_id] for a in alerts if a.ci_id in cis}
+    if ci is not None:
+        affected[ci.pk] = ci
+    affected = [affected[pk] for pk in sorted(affected)]
+    try:
+        with transaction.atomic():
+            # Concurrent batches on one group: the row lock makes the second see the first's incident.
+            if AlertGroup.objects.select_for_update().filter(pk=group.pk, incident__isnull=False).exists():
+                return
+            incident = incident_services.incident_create(actor=None, fields=fields, cis=affected)
+            AlertGroup.objects.filter(pk=group.pk).update(incident=incident)
+            group.incident = incident
+            result.incidents_opened += 1
+    except ValidationError:
+        logger.exception("Alert group %s: the incident was refused", group.pk)
+
+
+def _note_joined(group: AlertGroup, joined: list[Touched]) -> None:
+    incident = group.incident
+    if incident.status not in OPEN_STATUSES:
+        return
+    lines = [
+        f"- {a.severity}: {a.resource} {a.check_name}".rstrip()
+        + (" (symptom)" if a.ci_id != group.ci_id else "")
+        for a in joined
+    ]
+    incident_services.incident_comment(
+        incident=incident,
+        actor=None,
+        public=False,
+        body=f"Monitoring: {len(joined)} new alert(s) joined alert group {group.pk}:\n" + "\n".join(lines),
+    )
+
+
+def handle_clears(closed: dict[int, int | None], now, result: BatchResult) -> None:
+    """A group whose every alert has cleared closes; its open incident is resolved with a note when
+    the clearing alerts' source says so."""
+    group_ids = sorted({group for group in closed.values() if group is not None})
+    if not group_ids:
+        return
+    still_open = set(
+        Alert.objects.filter(group_id__in=group_ids, state=AlertState.OPEN).values_list("group_id", flat=True)
+    )
+    done = [pk for pk in group_ids if pk not in still_open]
+    if not done:
+        return
+    resolve_on_clear = dict(
+        Alert.objects.filter(pk__in=list(closed), group_id__in=done)
+        .values_list("group_id", "source__resolve_incident_on_clear")
+        .order_by("group_id", "-source__resolve_incident_on_clear")
+        .distinct("group_id")
+    )
+    for group in (
+        AlertGroup.objects.select_for_update().filter(pk__in=done, state=AlertState.OPEN).order_by("pk")
+    ):
+        group.state = AlertState.CLOSED
+        group.closed_at = now
+        group.save(update_fields=["state", "closed_at"])
+        incident = group.incident
+        if incident is None or incident.status not in OPEN_STATUSES:
+            continue
+        count = group.alerts.count()
+        if resolve_on_clear.get(group.pk, True):
+            incident_services.incident_resolve(
+                incident=incident,
+                actor=None,
+                resolution_code=ResolutionCode.SOLVED_PERMANENTLY,
+                resolution_notes=f"Monitoring reports every alert of this incident cleared ({count} alert(s)).",
+            )
+            result.incidents_resolved += 1
+        else:
+            incident_services.incident_comment(
+                incident=incident,
+                actor=None,
+                public=False,
+                body=f"Monitoring: every alert of alert group {group.pk} has cleared ({count} alert(s)).",
+            )
