@@ -2,7 +2,8 @@
 
 Works in its own database, ``itsm_bench_incidents`` (never ``itsm_bench``, the other benchmarks'):
 ``seed`` points the runner's environment (shared with gunicorn) there, creates and migrates it.
-``python -m bench.incidents`` runs it without the runner touching ``itsm_bench`` at all;
+``python -m bench.incidents`` runs it without the runner touching ``itsm_bench`` at all (under the
+runner's ``BenchLock``, so it never shares the cores with another benchmark run);
 ``python -m bench incidents`` works too (the runner then migrates ``itsm_bench`` first, as for
 every benchmark, but this one writes only to its own database).
 
@@ -437,11 +438,29 @@ def _restore_indexes() -> float:
 
     indexes = _state().get("dropped_indexes") or {}
     began = time.perf_counter()
-    with connection.cursor() as cursor:
-        cursor.execute("SET maintenance_work_mem = '512MB'")
-        for definition in indexes.values():
-            cursor.execute(definition.replace("CREATE INDEX ", "CREATE INDEX IF NOT EXISTS ", 1))
-        cursor.execute("RESET maintenance_work_mem")
+    # Two connections build at once (one core each): the GIN index on one, the B-trees on the other.
+    definitions = sorted(indexes.values(), key=lambda definition: "USING gin" not in definition)
+    todo = [[definitions[0]] if definitions else [], definitions[1:]]
+    failures: list[BaseException] = []
+
+    def build(batch: list[str]) -> None:
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SET maintenance_work_mem = '512MB'")
+                for definition in batch:
+                    cursor.execute(definition.replace("CREATE INDEX ", "CREATE INDEX IF NOT EXISTS ", 1))
+        except BaseException as error:  # noqa: BLE001 - reported below
+            failures.append(error)
+        finally:
+            connection.close()  # this thread's own connection
+
+    builders = [threading.Thread(target=build, args=(batch,), daemon=True) for batch in todo]
+    for builder in builders:
+        builder.start()
+    for builder in builders:
+        builder.join()
+    if failures:
+        raise failures[0]
     state = _state()
     state.pop("dropped_indexes", None)
     _save_state(state)
@@ -1147,10 +1166,19 @@ def _bulk_result(seeded: dict) -> dict:
 
 
 def main() -> int:
-    """``python -m bench.incidents``: the runner's steps, without touching ``itsm_bench``."""
+    """``python -m bench.incidents``: the runner's steps, without touching ``itsm_bench``, under the
+    runner's lock (one benchmark run at a time on a server: they would share the cores)."""
     from datetime import UTC, datetime
 
-    from bench.runner import RESULTS_DIR, Gunicorn, git_commit, machine_info, print_summary
+    from bench.runner import (
+        RESULTS_DIR,
+        BenchLock,
+        BenchmarkBusy,
+        Gunicorn,
+        git_commit,
+        machine_info,
+        print_summary,
+    )
     from itsm import embedded
 
     started_at = datetime.now(tz=UTC).isoformat(timespec="seconds")
@@ -1158,14 +1186,23 @@ def main() -> int:
     env = embedded.environment()
     env["DJANGO_SETTINGS_MODULE"] = "itsm.settings"
     env.setdefault("LOG_LEVEL", "WARNING")
-    print(f"[incidents] seeding {DATABASE} ...", flush=True)
-    seeded = seed(env)
-    print("[incidents] starting gunicorn ...", flush=True)
-    with Gunicorn(env, RESULTS_DIR / "incidents.gunicorn.log") as server:
-        results = run(server.port, seeded)
+    try:
+        with BenchLock(env["DATABASE_URL"], f"python -m bench.incidents (pid {os.getpid()})"):
+            print(f"[incidents] seeding {DATABASE} ...", flush=True)
+            seeded = seed(env)
+            print("[incidents] starting gunicorn ...", flush=True)
+            with Gunicorn(env, RESULTS_DIR / "incidents.gunicorn.log") as server:
+                results = run(server.port, seeded)
+            machine = {
+                **machine_info(env["DATABASE_URL"]),
+                "load_average_1m_at_start": round(load_at_start, 2),
+            }
+    except BenchmarkBusy as busy:
+        print(f"python -m bench.incidents: {busy}", file=sys.stderr)
+        return 3
     document = {
         "benchmark": "incidents",
-        "machine": {**machine_info(env["DATABASE_URL"]), "load_average_1m_at_start": round(load_at_start, 2)},
+        "machine": machine,
         "started_at": started_at,
         "finished_at": datetime.now(tz=UTC).isoformat(timespec="seconds"),
         "git_commit": git_commit(),
