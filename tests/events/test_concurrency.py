@@ -65,3 +65,49 @@ def test_concurrent_first_events_with_one_new_key_make_one_alert():
     assert Event.objects.filter(alert=alert).count() == THREADS
     assert AlertGroup.objects.count() == 1 and Incident.objects.count() == 1
     assert RawEvent.objects.filter(processed_at__isnull=True).count() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_first_alerts_on_one_ci_share_one_group_and_one_incident():
+    source, _token = make_source()
+    cmdb.ci_create(
+        actor=None,
+        ci_class=CIClass.objects.get(slug="server"),
+        name="db-02",
+        identifiers={"hostname": "db-02"},
+    )
+    now = timezone.now()
+    threads_count = 20
+    raws = RawEvent.objects.bulk_create(
+        [
+            RawEvent(
+                source=source,
+                received_at=now,
+                payload=event(resource="db-02", check=f"check-{n}"),
+                idempotency_key=f"check-{n}",
+            )
+            for n in range(threads_count)
+        ]
+    )
+    barrier = threading.Barrier(threads_count)
+    errors = []
+
+    def process(raw_id: int):
+        try:
+            barrier.wait()
+            services.process_batch(raw_ids=[raw_id])
+        except Exception as error:  # noqa: BLE001 - reported below
+            errors.append(repr(error))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=process, args=(raw.pk,)) for raw in raws]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert Alert.objects.count() == threads_count
+    group = AlertGroup.objects.get()
+    assert Alert.objects.filter(group=group).count() == threads_count
+    assert Incident.objects.count() == 1 and group.incident is not None
