@@ -13,6 +13,7 @@ import hashlib
 import secrets
 
 from django.conf import settings
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
@@ -67,7 +68,7 @@ class EventSource(Record):
         '"check"] or ["resource", "check", "label.job"]. Empty: resource and check.',
     )
     max_batch_size = models.PositiveIntegerField(
-        default=1000, help_text="Most events in one request (413 above)."
+        default=1000, help_text="Most events in one request (413 above).", validators=[MinValueValidator(1)]
     )
     rate_limit_per_minute = models.PositiveIntegerField(
         default=0, help_text="Most events accepted per minute (0: no limit); above it requests get 429."

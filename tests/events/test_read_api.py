@@ -61,6 +61,12 @@ def test_admin_creates_a_source_and_sees_the_token_once(api_as, admin_user, agen
     assert api_as(agent).post("/api/v1/events/sources/", {"name": "x"}, format="json").status_code == 403
     bad = api.post("/api/v1/events/sources/", {"name": "y", "kind": "nagios"}, format="json")
     assert bad.status_code == 400 and "kind" in bad.json()["errors"]
+    bad = api.patch(
+        f"/api/v1/events/sources/{source.pk}/", {"max_batch_size": 0, "dedup_fields": "x"}, format="json"
+    )
+    assert bad.status_code == 400 and {"max_batch_size", "dedup_fields"} <= set(bad.json()["errors"])
+    changed = api.patch(f"/api/v1/events/sources/{source.pk}/", {"is_revoked": True}, format="json")
+    assert changed.status_code == 200 and changed.json()["version"] == source.version + 2  # rotated once
 
 
 def test_rules_and_maintenance_windows_are_written_by_their_roles(api_as, admin_user, manager, agent):
