@@ -125,3 +125,22 @@ def test_rule_preview_tries_an_unsaved_rule_on_recent_events(api_as, agent, sour
     assert not Rule.objects.exists()
     bad = api_as(agent).post("/api/v1/events/rules/preview/", {"value_above": "hot"}, format="json")
     assert bad.status_code == 400 and "value_above" in bad.json()["errors"]
+
+
+def test_console_query_count_does_not_grow_with_groups(client_as, agent, source, post):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    _source, token = source
+    _fill(post, token, 2)
+    client = client_as(agent)
+    client.get("/events/")
+
+    def count() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get("/events/", headers={"HX-Request": "true"}).status_code == 200
+        return len(captured)
+
+    few = count()
+    post(token, [event(resource=f"db-{n}", check="ping", occurred_at=at(n)) for n in range(8)])
+    assert count() == few
