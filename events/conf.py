@@ -26,3 +26,8 @@ def sweep_age_seconds() -> float:
 
 def sweep_seconds() -> float:
     return _number("EVENTS_SWEEP_SECONDS", 60)
+
+
+def retention_days() -> int:
+    """Days informational events (and dropped or invalid raw events) are kept for analysis."""
+    return max(1, int(_number("EVENTS_RETENTION_DAYS", 30)))

@@ -384,3 +384,34 @@ def sweep_unprocessed(*, max_batches: int = 20) -> int:
         if len(ids) < size:
             break
     return done
+
+
+EXPIRY_BATCH = 10000
+
+
+def expire_old(*, now: datetime.datetime | None = None) -> int:
+    """Delete what has been kept for analysis long enough: informational events (with their raw
+    events) and dropped or invalid raw events older than ``EVENTS_RETENTION_DAYS``. Events that
+    counted towards an alert stay. In batches of ``EXPIRY_BATCH``, each its own transaction; returns
+    how many raw events were deleted."""
+    cutoff = (now or timezone.now()) - datetime.timedelta(days=conf.retention_days())
+    deleted = 0
+    while True:
+        with transaction.atomic():
+            informational = RawEvent.objects.filter(
+                received_at__lt=cutoff,
+                event__classification=Classification.INFORMATIONAL,
+                event__alert__isnull=True,
+            )
+            unused = RawEvent.objects.filter(
+                received_at__lt=cutoff, outcome__in=[RawEventOutcome.DROPPED, RawEventOutcome.INVALID]
+            )
+            ids = list(informational.values_list("id", flat=True)[:EXPIRY_BATCH])
+            ids += list(unused.values_list("id", flat=True)[: EXPIRY_BATCH - len(ids)])
+            if not ids:
+                return deleted
+            Event.objects.filter(raw_id__in=ids).delete()
+            RawEvent.objects.filter(pk__in=ids).delete()
+            deleted += len(ids)
+        if len(ids) < EXPIRY_BATCH:
+            return deleted

@@ -23,14 +23,22 @@ from django.utils import timezone
 from events import conf
 from events.models import AlertGroup, EventSource, new_token
 from events.normalise import Normalised, PayloadError, normalise_alertmanager, normalise_generic
-from events.processing import BatchResult, process_batch, process_ids, sweep_unprocessed
+from events.processing import BatchResult, expire_old, process_batch, process_ids, sweep_unprocessed
 from itsm import services as kernel
 from itsm.models import ChangeRecord
 
 logger = logging.getLogger(__name__)
 
 # The processing pipeline lives in ``events.processing``; these are its entry points.
-__all__ = ["BatchResult", "PayloadError", "new_token", "process_batch", "process_ids", "sweep_unprocessed"]
+__all__ = [
+    "BatchResult",
+    "PayloadError",
+    "expire_old",
+    "new_token",
+    "process_batch",
+    "process_ids",
+    "sweep_unprocessed",
+]
 
 
 # -- sources --------------------------------------------------------------------------------------

@@ -24,6 +24,14 @@ def sweep_unprocessed() -> int:
     return sweep()
 
 
+@shared_task(ignore_result=True)
+def expire_old() -> int:
+    """Beat, daily: informational events and unused raw events past their retention."""
+    from events.services import expire_old as expire
+
+    return expire()
+
+
 def enqueue(raw_ids: list[int]) -> None:
     """Send one batch to the workers (a plain function, so tests can point it at another broker)."""
     process_raw_events.delay(raw_ids)

@@ -188,6 +188,7 @@ CELERY_BEAT_SCHEDULE = {
     "incidents-auto-close": {"task": "incidents.tasks.auto_close_resolved", "schedule": 3600.0},
     "incidents-stakeholder-updates": {"task": "incidents.tasks.remind_stakeholder_updates", "schedule": 60.0},
     "events-sweep-unprocessed": {"task": "events.tasks.sweep_unprocessed", "schedule": 60.0},
+    "events-expire-old": {"task": "events.tasks.expire_old", "schedule": 86400.0},
 }
 
 # Days a resolved incident waits for its caller to confirm before it closes on its own [INC-10].

@@ -360,3 +360,15 @@ def test_an_exception_still_firing_after_the_window_opens_the_incident(source, p
     post(token, on(service_map["host"], check="ping", occurred_at=at(1)))
     group.refresh_from_db()
     assert group.incident is not None and group.suppressed
+
+
+def test_informational_and_unused_raw_events_expire_after_the_retention(source, post, settings):
+    _source, token = source
+    settings.EVENTS_RETENTION_DAYS = 30
+    make_rule(name="drop noise", order=1, match_check="noise", drop=True)
+    post(token, [event(check="info", severity="info"), event(check="noise"), event(check="real")])
+    assert services.expire_old() == 0  # nothing is old yet
+    later = timezone.now() + datetime.timedelta(days=31)
+    assert services.expire_old(now=later) == 2
+    assert list(Event.objects.values_list("check_name", flat=True)) == ["real"]
+    assert RawEvent.objects.count() == 1 and Alert.objects.get().count == 1
