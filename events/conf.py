@@ -31,3 +31,8 @@ def sweep_seconds() -> float:
 def retention_days() -> int:
     """Days informational events (and dropped or invalid raw events) are kept for analysis."""
     return max(1, int(_number("EVENTS_RETENTION_DAYS", 30)))
+
+
+def repeat_threshold() -> int:
+    """How many occurrences of one open alert make it "repeated" (``signals.alert_repeated``)."""
+    return max(2, int(_number("EVENTS_REPEAT_THRESHOLD", 10)))

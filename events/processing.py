@@ -16,10 +16,11 @@ from configuration.models import ConfigurationItem
 from events import conf
 from events.choices import Classification, EventState, RawEventOutcome, SourceKind
 from events.correlation import Maintenance, correlate, handle, handle_clears
-from events.models import Event, EventSource, RawEvent
+from events.models import Alert, Event, EventSource, RawEvent
 from events.normalise import Normalised, PayloadError, host_of, normalise_alertmanager, normalise_generic
 from events.pipeline import BatchResult, Item, Touched
 from events.rules import RuleSet
+from events.signals import alert_repeated
 
 logger = logging.getLogger(__name__)
 
@@ -184,7 +185,7 @@ ON CONFLICT (source_id, dedup_key) WHERE state = 'open' DO UPDATE SET
         THEN 'exception' ELSE EXCLUDED.classification END,
     ci_id = COALESCE(a.ci_id, EXCLUDED.ci_id)
 RETURNING a.id, a.source_id, a.dedup_key, (a.xmax = 0) AS inserted, a.group_id, a.classification, a.severity,
-    a.ci_id, a.resource, a.check_name
+    a.ci_id, a.resource, a.check_name, a.count
 """
 
 _CLOSE = """
@@ -280,16 +281,25 @@ def _write_alerts(items: list[Item], result: BatchResult) -> tuple[dict[int, Tou
                 cursor.execute(_UPSERT, columns)
                 rows = cursor.fetchall()
             by_row = {}
-            for pk, s, k, inserted, group, cls, sev, ci_id, resource, check_name in rows:
+            added = {key: len(run) for key, run in firing}
+            for pk, s, k, inserted, group, cls, sev, ci_id, resource, check_name, count in rows:
                 by_row[(s, k)] = pk
                 touched[pk] = Touched(pk, (s, k), inserted, group, cls, sev, ci_id, resource, check_name, s)
                 if inserted:
                     result.alerts_opened += 1
+                _tell_if_repeated(pk, count - added[(s, k)], count)
             for key, run in firing:
                 for item in run:
                     item.alert_id = by_row.get(key)
         round_ += 1
     return touched, closed
+
+
+def _tell_if_repeated(alert_id: int, before: int, after: int) -> None:
+    """Send ``alert_repeated`` once, when an alert's count reaches ``EVENTS_REPEAT_THRESHOLD``."""
+    threshold = conf.repeat_threshold()
+    if before < threshold <= after:
+        alert_repeated.send(sender=Alert, alert_id=alert_id, count=after)
 
 
 def _json(value) -> str:

@@ -372,3 +372,24 @@ def test_informational_and_unused_raw_events_expire_after_the_retention(source, 
     assert services.expire_old(now=later) == 2
     assert list(Event.objects.values_list("check_name", flat=True)) == ["real"]
     assert RawEvent.objects.count() == 1 and Alert.objects.get().count == 1
+
+
+def test_alert_repeated_is_sent_once_when_the_count_reaches_the_threshold(source, post, settings):
+    from events.signals import alert_repeated
+
+    _source, token = source
+    settings.EVENTS_REPEAT_THRESHOLD = 3
+    heard = []
+
+    def listener(sender, alert_id, count, **kwargs):
+        heard.append((alert_id, count))
+
+    alert_repeated.connect(listener)
+    try:
+        post(token, [event(occurred_at=at(0)), event(occurred_at=at(1))])
+        assert heard == []
+        post(token, [event(occurred_at=at(2)), event(occurred_at=at(3))])
+        post(token, event(occurred_at=at(4)))
+    finally:
+        alert_repeated.disconnect(listener)
+    assert heard == [(Alert.objects.get().pk, 4)]
