@@ -252,12 +252,11 @@ def handle(
         )
 
 
-def _open_incident(
-    group: AlertGroup, alerts: list[Touched], cis: dict[int, ConfigurationItem], result
-) -> None:
-    """Open the group's incident: priority from the service's (or CI's) criticality as impact and the
-    worst severity as urgency; the CI's owner group is assigned. A refusal is logged, not fatal: the
-    group's next alert tries again."""
+def incident_for_group(group: AlertGroup, alerts: list, cis: dict[int, ConfigurationItem], *, actor):
+    """Log the group's incident through ``incidents.services.incident_create``: the service's (else
+    the CI's) criticality is the impact, the worst severity the urgency (the matrix gives the
+    priority), the CI's owner group is assigned. ``alerts`` are ``Alert``s or the batch's ``Touched``
+    (severity, resource, check_name, ci_id). The caller holds the group's row lock."""
     ci = group.ci or (cis.get(alerts[0].ci_id) if alerts[0].ci_id else None)
     service = ConfigurationItem.objects.select_related("ci_class").filter(pk=group.service_id).first()
     impact = (service or ci).criticality if (service or ci) else 3
@@ -278,15 +277,25 @@ def _open_incident(
     affected = {a.ci_id: cis[a.ci_id] for a in alerts if a.ci_id in cis}
     if ci is not None:
         affected[ci.pk] = ci
-    affected = [affected[pk] for pk in sorted(affected)]
+    incident = incident_services.incident_create(
+        actor=actor, fields=fields, cis=[affected[pk] for pk in sorted(affected)]
+    )
+    AlertGroup.objects.filter(pk=group.pk).update(incident=incident)
+    group.incident = incident
+    return incident
+
+
+def _open_incident(
+    group: AlertGroup, alerts: list[Touched], cis: dict[int, ConfigurationItem], result
+) -> None:
+    """Open the group's incident automatically. A refusal is logged, not fatal: the group's next alert
+    tries again."""
     try:
         with transaction.atomic():
             # Concurrent batches on one group: the row lock makes the second see the first's incident.
             if AlertGroup.objects.select_for_update().filter(pk=group.pk, incident__isnull=False).exists():
                 return
-            incident = incident_services.incident_create(actor=None, fields=fields, cis=affected)
-            AlertGroup.objects.filter(pk=group.pk).update(incident=incident)
-            group.incident = incident
+            incident_for_group(group, alerts, cis, actor=None)
             result.incidents_opened += 1
     except ValidationError:
         logger.exception("Alert group %s: the incident was refused", group.pk)

@@ -20,11 +20,17 @@ from django.core.cache import cache
 from django.db import connection, transaction
 from django.utils import timezone
 
+from configuration.models import ConfigurationItem
 from events import conf
+from events.choices import AlertState
+from events.correlation import incident_for_group
 from events.models import AlertGroup, EventSource, new_token
 from events.normalise import Normalised, PayloadError, normalise_alertmanager, normalise_generic
 from events.processing import BatchResult, expire_old, process_batch, process_ids, sweep_unprocessed
+from incidents import services as incident_services
+from incidents.choices import OPEN_STATUSES
 from itsm import services as kernel
+from itsm.exceptions import ConflictError
 from itsm.models import ChangeRecord
 
 logger = logging.getLogger(__name__)
@@ -244,7 +250,7 @@ def enqueue_processing(raw_ids: list[int]) -> None:
     transaction.on_commit(send)
 
 
-# -- acknowledgement ------------------------------------------------------------------------------
+# -- operators' actions on a group ----------------------------------------------------------------
 
 
 @transaction.atomic
@@ -255,4 +261,57 @@ def group_acknowledge(*, group: AlertGroup, actor) -> AlertGroup:
         locked.acknowledged_at = timezone.now()
         locked.acknowledged_by = actor
         locked.save(update_fields=["acknowledged_at", "acknowledged_by"])
+    return locked
+
+
+@transaction.atomic
+def group_open_incident(*, group: AlertGroup, actor):
+    """An operator opens the group's incident by hand (e.g. for warnings, or in a maintenance window),
+    as the automatic rule would have; 409 if the group already has one."""
+    locked = (
+        AlertGroup.objects.select_for_update(of=("self",))
+        .select_related("ci__owner_group", "incident")
+        .get(pk=group.pk)
+    )
+    if locked.incident_id is not None:
+        raise ConflictError(
+            f"Alert group {locked.pk} already has incident {locked.incident.number}.",
+            incident=locked.incident_id,
+        )
+    alerts = list(locked.alerts.filter(state=AlertState.OPEN).order_by("id")) or list(
+        locked.alerts.order_by("id")
+    )
+    if not alerts:
+        raise ConflictError(f"Alert group {locked.pk} has no alerts to open an incident for.")
+    cis = ConfigurationItem.objects.select_related("owner_group").in_bulk(
+        {a.ci_id for a in alerts if a.ci_id}
+    )
+    incident_for_group(locked, alerts, cis, actor=actor)
+    return locked
+
+
+@transaction.atomic
+def group_link_incident(*, group: AlertGroup, incident, actor) -> AlertGroup:
+    """Attach the group to an existing open incident (a work note on the incident says so): its clears
+    and new alerts then follow that incident. No-op if already linked; 409 if it has another one."""
+    locked = AlertGroup.objects.select_for_update(of=("self",)).select_related("incident").get(pk=group.pk)
+    if locked.incident_id == incident.pk:
+        return locked
+    if locked.incident_id is not None:
+        raise ConflictError(
+            f"Alert group {locked.pk} already has incident {locked.incident.number}.",
+            incident=locked.incident_id,
+        )
+    if incident.status not in OPEN_STATUSES:
+        raise ConflictError(
+            f"{incident.number} is {incident.get_status_display().lower()}; link an open incident."
+        )
+    locked.incident = incident
+    locked.save(update_fields=["incident"])
+    incident_services.incident_comment(
+        incident=incident,
+        actor=actor,
+        public=False,
+        body=f"Monitoring: alert group {locked.pk} ({locked.title}) linked to this incident.",
+    )
     return locked

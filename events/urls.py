@@ -6,5 +6,5 @@ app_name = "events"
 
 urlpatterns = [
     path("", views.Console.as_view(), name="console"),
-    path("groups/<int:pk>/acknowledge/", views.Acknowledge.as_view(), name="acknowledge"),
+    path("groups/<int:pk>/<slug:action>/", views.GroupAction.as_view(), name="group-action"),
 ]

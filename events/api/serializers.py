@@ -267,3 +267,21 @@ class RulePreviewSerializer(serializers.Serializer):
     examined = serializers.IntegerField()
     matched = serializers.IntegerField()
     examples = RulePreviewExampleSerializer(many=True)
+
+
+class LinkIncidentSerializer(serializers.Serializer):
+    incident = serializers.CharField(help_text="The incident's number (INC0001234) or id; it must be open.")
+
+    def validate_incident(self, value):
+        from incidents.models import Incident
+
+        value = value.strip()
+        visible = Incident.objects.visible_to(self.context["request"].user)
+        found = (
+            visible.filter(number=value.upper()).first()
+            if not value.isdigit()
+            else visible.filter(pk=value).first()
+        )
+        if found is None:
+            raise serializers.ValidationError(f"No incident '{value[:40]}' that you may see.")
+        return found

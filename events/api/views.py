@@ -182,11 +182,29 @@ class AlertGroupViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
             .prefetch_related(Prefetch("alerts", queryset=alerts))
         )
 
+    def _answer(self, group):
+        return Response(self.get_serializer(self.get_queryset().get(pk=group.pk)).data)
+
     @extend_schema(request=None, responses=serializers.AlertGroupSerializer)
     @action(detail=True, methods=["post"], filter_backends=[])
     def acknowledge(self, request, pk=None):
-        group = services.group_acknowledge(group=self.get_object(), actor=request.user)
-        return Response(self.get_serializer(self.get_queryset().get(pk=group.pk)).data)
+        return self._answer(services.group_acknowledge(group=self.get_object(), actor=request.user))
+
+    @extend_schema(request=None, responses=serializers.AlertGroupSerializer)
+    @action(detail=True, methods=["post"], url_path="open-incident", filter_backends=[])
+    def open_incident(self, request, pk=None):
+        """Open the group's incident by hand (409 if it has one)."""
+        return self._answer(services.group_open_incident(group=self.get_object(), actor=request.user))
+
+    @extend_schema(request=serializers.LinkIncidentSerializer, responses=serializers.AlertGroupSerializer)
+    @action(detail=True, methods=["post"], url_path="link-incident", filter_backends=[])
+    def link_incident(self, request, pk=None):
+        """Attach the group to an existing open incident (409 if it has another one)."""
+        group = self.get_object()
+        payload = serializers.LinkIncidentSerializer(data=request.data, context={"request": request})
+        payload.is_valid(raise_exception=True)
+        incident = payload.validated_data["incident"]
+        return self._answer(services.group_link_incident(group=group, incident=incident, actor=request.user))
 
 
 class EventSourceViewSet(RecordViewSet):

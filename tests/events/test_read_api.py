@@ -144,3 +144,46 @@ def test_console_query_count_does_not_grow_with_groups(client_as, agent, source,
     few = count()
     post(token, [event(resource=f"db-{n}", check="ping", occurred_at=at(n)) for n in range(8)])
     assert count() == few
+
+
+def test_operators_open_or_link_an_incident_for_a_group(api_as, client_as, agent, source, post):
+    from incidents.models import Incident
+    from tests.incidents.factories import make_incident
+
+    _source, token = source
+    post(
+        token,
+        [
+            event(resource="a", check="disk", severity="warning"),
+            event(resource="b", check="disk", severity="warning"),
+        ],
+    )
+    first, second = AlertGroup.objects.order_by("id")
+    assert first.incident is None and second.incident is None
+    api = api_as(agent)
+    opened = api.post(f"/api/v1/events/groups/{first.pk}/open-incident/")
+    assert opened.status_code == 200 and opened.json()["incident_number"].startswith("INC")
+    again = api.post(f"/api/v1/events/groups/{first.pk}/open-incident/")
+    assert again.status_code == 409
+    existing = make_incident(agent, short_description="Storage is slow")
+    missing = api.post(
+        f"/api/v1/events/groups/{second.pk}/link-incident/", {"incident": "INC9999999"}, format="json"
+    )
+    assert missing.status_code == 400 and "incident" in missing.json()["errors"]
+    linked = api.post(
+        f"/api/v1/events/groups/{second.pk}/link-incident/", {"incident": existing.number}, format="json"
+    )
+    assert linked.status_code == 200 and linked.json()["incident"] == existing.pk
+    assert Incident.objects.get(pk=opened.json()["incident"]).created_by == agent
+    # the console does the same through its forms
+    post(token, event(resource="c", check="disk", severity="warning"))
+    third = AlertGroup.objects.order_by("-id").first()
+    client = client_as(agent)
+    page = client.post(f"/events/groups/{third.pk}/open-incident/", headers={"HX-Request": "true"})
+    assert page.status_code == 200 and "opened for alert group" in page.content.decode()
+    refused = client.post(
+        f"/events/groups/{third.pk}/link-incident/",
+        {"incident": existing.number},
+        headers={"HX-Request": "true"},
+    )
+    assert "already has incident" in refused.content.decode()
