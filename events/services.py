@@ -1,5 +1,5 @@
-"""Event management's writers: sources and tokens, ingestion, acknowledgement, and the processing
-pipeline (``process_batch``), each in one transaction.
+"""Event management's writers: sources and tokens, ingestion, operators' actions on alert groups, and
+the processing pipeline (``process_batch``, in ``events.processing``), each in one transaction.
 
 Processing (PERFORMANCE.md): a batch of raw events is locked with SKIP LOCKED, normalised, passed
 through the rules, matched to CIs, sorted by dedup key and pre-aggregated, then written as one
@@ -24,7 +24,7 @@ from configuration.models import ConfigurationItem
 from events import conf
 from events.choices import AlertState
 from events.correlation import incident_for_group
-from events.models import AlertGroup, EventSource, new_token
+from events.models import AlertGroup, EventSource, hash_token, new_token
 from events.normalise import Normalised, PayloadError, normalise_alertmanager, normalise_generic
 from events.processing import BatchResult, expire_old, process_batch, process_ids, sweep_unprocessed
 from incidents import services as incident_services
@@ -85,8 +85,6 @@ def source_rotate_token(*, source: EventSource, actor) -> tuple[EventSource, str
 
 def source_for_token(token: str) -> EventSource | None:
     """The active source whose token this is (compared by hash), or None."""
-    from events.models import hash_token
-
     if not token:
         return None
     return EventSource.objects.filter(token_hash=hash_token(token), is_revoked=False).first()
