@@ -221,6 +221,8 @@ def handle(
         exceptions = [
             a for a in alerts if a.classification == Classification.EXCEPTION and not windows.covers(a.ci_id)
         ]
+        if group.is_silenced(now):
+            continue  # an operator silenced it: no incident, no notes, until the silence ends
         if group.incident_id is None:
             # Only while a window lasts: an exception still firing after it ends opens the incident
             # with its next event (``suppressed`` keeps that the group opened in maintenance).
@@ -237,6 +239,7 @@ def handle(
         and a.classification == Classification.WARNING
         and a.ci_id in cis
         and not windows.covers(a.ci_id)
+        and not (a.group_id in groups and groups[a.group_id].is_silenced(now))
     ]
     for alert in warnings:
         ci = cis[alert.ci_id]

@@ -197,6 +197,12 @@ class AlertGroup(models.Model):
     acknowledged_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    silenced_until = models.DateTimeField(
+        null=True, blank=True, help_text="Until then the group opens no incident and notifies no one."
+    )
+    silenced_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     objects = RecordQuerySet.as_manager()
 
@@ -217,6 +223,9 @@ class AlertGroup(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("events:console") + f"#group-{self.pk}"
+
+    def is_silenced(self, now) -> bool:
+        return self.silenced_until is not None and self.silenced_until > now
 
 
 class Alert(models.Model):

@@ -11,12 +11,14 @@ resolve incidents through ``incidents.services`` only.
 
 from __future__ import annotations
 
+import datetime
 import json
 import logging
 import time
 from dataclasses import dataclass
 
 from django.core.cache import cache
+from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -312,4 +314,20 @@ def group_link_incident(*, group: AlertGroup, incident, actor) -> AlertGroup:
         public=False,
         body=f"Monitoring: alert group {locked.pk} ({locked.title}) linked to this incident.",
     )
+    return locked
+
+
+MAX_SILENCE_MINUTES = 7 * 24 * 60
+
+
+@transaction.atomic
+def group_silence(*, group: AlertGroup, actor, minutes: int) -> AlertGroup:
+    """Silence a group for ``minutes`` (0 ends a silence): its events are still recorded and counted,
+    but it opens no incident and notifies no one until then."""
+    if not 0 <= minutes <= MAX_SILENCE_MINUTES:
+        raise ValidationError({"minutes": f"Between 0 and {MAX_SILENCE_MINUTES} (a week)."})
+    locked = AlertGroup.objects.select_for_update().get(pk=group.pk)
+    locked.silenced_until = timezone.now() + datetime.timedelta(minutes=minutes) if minutes else None
+    locked.silenced_by = actor if minutes else None
+    locked.save(update_fields=["silenced_until", "silenced_by"])
     return locked

@@ -7,6 +7,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.views import View
 from django.views.generic import TemplateView
 
@@ -28,6 +29,7 @@ class Console(RoleRequiredMixin, TemplateView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context["groups"] = list(queries.open_groups(self.request.user)[: queries.CONSOLE_GROUPS])
+        context["now"] = timezone.now()
         return context
 
 
@@ -41,7 +43,8 @@ def _incident_named(user, text: str) -> Incident:
 
 
 class GroupAction(RoleRequiredMixin, View):
-    """POST /events/groups/<id>/<action>/: acknowledge, open-incident, link-incident (``incident``)."""
+    """POST /events/groups/<id>/<action>/: acknowledge, open-incident, link-incident (``incident``),
+    silence (``minutes``, 0 ends it)."""
 
     def post(self, request, pk, action):
         group = get_object_or_404(AlertGroup.objects.visible_to(request.user), pk=pk)
@@ -56,6 +59,12 @@ class GroupAction(RoleRequiredMixin, View):
                 incident = _incident_named(request.user, request.POST.get("incident", ""))
                 services.group_link_incident(group=group, incident=incident, actor=request.user)
                 done = f"Alert group {group.pk} linked to {incident.number}."
+            elif action == "silence":
+                minutes = request.POST.get("minutes", "60")
+                group = services.group_silence(
+                    group=group, actor=request.user, minutes=int(minutes) if minutes.isdigit() else -1
+                )
+                done = f"Alert group {group.pk} silenced." if group.silenced_until else "Silence ended."
             else:
                 raise Http404
         except ConflictError as error:
@@ -66,5 +75,5 @@ class GroupAction(RoleRequiredMixin, View):
             messages.success(request, done)
         if request.htmx:
             groups = list(queries.open_groups(request.user)[: queries.CONSOLE_GROUPS])
-            return render(request, "events/partials/groups.html", {"groups": groups})
+            return render(request, "events/partials/groups.html", {"groups": groups, "now": timezone.now()})
         return redirect("events:console")

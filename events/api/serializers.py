@@ -130,6 +130,7 @@ class AlertGroupSerializer(serializers.ModelSerializer):
             "incident_number",
             "suppressed",
             "acknowledged_at",
+            "silenced_until",
             "alerts",
         ]
         read_only_fields = fields
@@ -285,3 +286,7 @@ class LinkIncidentSerializer(serializers.Serializer):
         if found is None:
             raise serializers.ValidationError(f"No incident '{value[:40]}' that you may see.")
         return found
+
+
+class SilenceSerializer(serializers.Serializer):
+    minutes = serializers.IntegerField(min_value=0, max_value=7 * 24 * 60, help_text="0 ends the silence.")

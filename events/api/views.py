@@ -196,6 +196,16 @@ class AlertGroupViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         """Open the group's incident by hand (409 if it has one)."""
         return self._answer(services.group_open_incident(group=self.get_object(), actor=request.user))
 
+    @extend_schema(request=serializers.SilenceSerializer, responses=serializers.AlertGroupSerializer)
+    @action(detail=True, methods=["post"], filter_backends=[])
+    def silence(self, request, pk=None):
+        """Silence the group for some minutes: events still recorded, no incident, no notification."""
+        group = self.get_object()
+        payload = serializers.SilenceSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        minutes = payload.validated_data["minutes"]
+        return self._answer(services.group_silence(group=group, actor=request.user, minutes=minutes))
+
     @extend_schema(request=serializers.LinkIncidentSerializer, responses=serializers.AlertGroupSerializer)
     @action(detail=True, methods=["post"], url_path="link-incident", filter_backends=[])
     def link_incident(self, request, pk=None):

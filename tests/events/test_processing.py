@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from events import services
@@ -393,3 +394,25 @@ def test_alert_repeated_is_sent_once_when_the_count_reaches_the_threshold(source
     finally:
         alert_repeated.disconnect(listener)
     assert heard == [(Alert.objects.get().pk, 4)]
+
+
+def test_a_silenced_group_records_but_opens_no_incident_and_notifies_no_one(source, post, service_map, agent):
+    _source, token = source
+    owners = SupportGroupFactory()
+    owners.members.add(UserFactory())
+    host = service_map["host"]
+    host.owner_group = owners
+    host.save()
+    post(token, on(host, check="disk", severity="warning"))
+    group = AlertGroup.objects.get()
+    services.group_silence(group=group, actor=agent, minutes=60)
+    post(token, [on(host, check="ping", occurred_at=at(1)), on(host, check="inodes", severity="warning")])
+    group.refresh_from_db()
+    assert group.incident is None and group.alerts.count() == 3
+    assert Notification.objects.filter(kind="events.warning").count() == 1  # only before the silence
+    services.group_silence(group=group, actor=agent, minutes=0)
+    post(token, on(host, check="ping", occurred_at=at(2)))
+    group.refresh_from_db()
+    assert group.incident is not None
+    with pytest.raises(ValidationError):
+        services.group_silence(group=group, actor=agent, minutes=-5)

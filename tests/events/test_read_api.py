@@ -187,3 +187,21 @@ def test_operators_open_or_link_an_incident_for_a_group(api_as, client_as, agent
         headers={"HX-Request": "true"},
     )
     assert "already has incident" in refused.content.decode()
+
+
+def test_silence_through_the_api_and_the_console(api_as, client_as, agent, source, post):
+    _source, token = source
+    _fill(post, token, 1)
+    group = AlertGroup.objects.get()
+    response = api_as(agent).post(
+        f"/api/v1/events/groups/{group.pk}/silence/", {"minutes": 30}, format="json"
+    )
+    assert response.status_code == 200 and response.json()["silenced_until"]
+    bad = api_as(agent).post(f"/api/v1/events/groups/{group.pk}/silence/", {"minutes": -1}, format="json")
+    assert bad.status_code == 400 and "minutes" in bad.json()["errors"]
+    client = client_as(agent)
+    assert "silenced until" in client.get("/events/").content.decode()
+    ended = client.post(
+        f"/events/groups/{group.pk}/silence/", {"minutes": "0"}, headers={"HX-Request": "true"}
+    )
+    assert "Silence ended." in ended.content.decode() and "Silence 1 h" in ended.content.decode()
