@@ -47,10 +47,10 @@ def loaded(django_db_setup, django_db_blocker):
             atomic.__exit__(None, None, None)
 
 
-def test_loads_a_few_hundred_incidents_quickly(loaded):
+def test_loads_a_few_hundred_incidents(loaded):
+    # How long it takes is measured, not asserted (PERFORMANCE.md: timings belong in bench/).
     assert 280 <= Incident.objects.count() <= 340
     assert loaded["summary"].startswith(f"{Incident.objects.count()} incidents created")
-    assert loaded["seconds"] < 30  # a few seconds on a developer machine; generous for a busy CI
 
 
 def test_second_run_adds_nothing(loaded):

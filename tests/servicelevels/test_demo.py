@@ -1,8 +1,6 @@
 """The demo with service levels: policies loaded before the incidents, clocks rebuilt from each
 incident's back-dated history, past breaches recorded without a flood of notifications."""
 
-import time
-
 import pytest
 
 from configuration import demo as cmdb_demo
@@ -27,9 +25,7 @@ def test_demo_policies_and_rebuilt_clocks():
     assert Holiday.objects.filter(calendar=office, name__icontains="Christmas").exists()
     incident_demo.load_demo()
     before = Notification.objects.count()
-    started = time.monotonic()
     summary = sla._load_demo()
-    took = time.monotonic() - started
     assert "SLA clocks" in summary
     assert Notification.objects.count() == before  # the past is recorded, nobody is told again
     incidents = Incident.objects.count()
@@ -42,4 +38,3 @@ def test_demo_policies_and_rebuilt_clocks():
     assert running.exists()
     open_incident = Incident.objects.get(pk=running.first().object_id)
     assert open_incident.resolve_due_at == running.first().deadline
-    assert took < 60, took
