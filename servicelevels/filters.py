@@ -14,14 +14,22 @@ class ClockFilterSet(django_filters.FilterSet):
     group = django_filters.ModelChoiceFilter(queryset=SupportGroup.objects.all())
     priority = django_filters.NumberFilter()
     policy = django_filters.ModelChoiceFilter(queryset=SLAPolicy.objects.all())
-    breached = django_filters.BooleanFilter(field_name="breached_at", lookup_expr="isnull", exclude=True)
-    breached_after = django_filters.IsoDateTimeFilter(field_name="breached_at", lookup_expr="gte")
-    breached_before = django_filters.IsoDateTimeFilter(field_name="breached_at", lookup_expr="lt")
-    deadline_before = django_filters.IsoDateTimeFilter(field_name="deadline", lookup_expr="lt")
-    record_type = django_filters.CharFilter(
-        field_name="content_type__model", label="Record type (e.g. incident)"
+    breached = django_filters.BooleanFilter(
+        field_name="breached_at", lookup_expr="isnull", exclude=True, label="Breached"
     )
-    record_id = django_filters.NumberFilter(field_name="object_id")
+    breached_after = django_filters.IsoDateTimeFilter(
+        field_name="breached_at", lookup_expr="gte", label="Breached from"
+    )
+    breached_before = django_filters.IsoDateTimeFilter(
+        field_name="breached_at", lookup_expr="lt", label="Breached before"
+    )
+    deadline_before = django_filters.IsoDateTimeFilter(
+        field_name="deadline", lookup_expr="lt", label="Due before"
+    )
+    record_type = django_filters.CharFilter(
+        field_name="content_type__model", label="Record type", help_text="e.g. incident"
+    )
+    record_id = django_filters.NumberFilter(field_name="object_id", label="Record id")
 
     class Meta:
         model = Clock
