@@ -20,13 +20,20 @@ class ChangeRecord(models.Model):
         UPDATE = "update", "Updated"
         DELETE = "delete", "Deleted"
 
-    content_type = models.ForeignKey(ContentType, on_delete=models.CASCADE)
+    # No single-column indexes on the two foreign keys: the composite indexes below lead with them,
+    # and every history row would pay for the extra ones.
+    content_type = models.ForeignKey(ContentType, on_delete=models.CASCADE, db_index=False)
     object_id = models.PositiveBigIntegerField()
     record = GenericForeignKey("content_type", "object_id")
     object_repr = models.CharField(max_length=200)
     action = models.CharField(max_length=10, choices=Action.choices)
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
     )
     at = models.DateTimeField(auto_now_add=True)
     version = models.PositiveIntegerField(default=1)
