@@ -99,8 +99,13 @@ class IncidentViewSet(RecordViewSet):
             raise DjangoValidationError({field: f"No incident with id {pk} that you may see."})
         return found
 
-    def _respond(self, incident: Incident, status_code: int = status.HTTP_200_OK) -> Response:
-        fresh = queries.incident_detail(self.request.user).filter(pk=incident.pk).first()
+    def _respond(
+        self, incident: Incident, status_code: int = status.HTTP_200_OK, *, reread: bool = True
+    ) -> Response:
+        """Answer with the incident as it now is. ``reread=False`` serialises the instance the service
+        returned (a new incident: every related row it shows was given to the service in memory),
+        which spares the detail query's many joins (~10 ms of planning and building)."""
+        fresh = queries.incident_detail(self.request.user).filter(pk=incident.pk).first() if reread else None
         # Flagging as security by someone outside the security team hides it from them from now
         # on; they still get the result of what they just did.
         data = serializers.IncidentSerializer(fresh or incident, context=self.get_serializer_context()).data
@@ -141,7 +146,7 @@ class IncidentViewSet(RecordViewSet):
             answers=answers,
             is_security=is_security,
         )
-        return self._respond(incident, status.HTTP_201_CREATED)
+        return self._respond(incident, status.HTTP_201_CREATED, reread=False)
 
     def _update(self, request, partial: bool) -> Response:
         incident = self.get_object()
