@@ -817,3 +817,15 @@ def test_junk_input_is_never_a_500(client_as, agent, manager, desk):
             # 404 once a junk "flag_security" made it a security incident.
             assert client.post(f"/incidents/{incident.pk}/edit/", edit).status_code in (400, 404)
         client.logout()
+
+
+def test_status_and_priority_filters_make_no_distinct(client_as, agent):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    make_incident(agent)
+    client = client_as(agent)
+    with CaptureQueriesContext(connection) as queries_run:
+        assert client.get("/incidents/?tab=open&status=new&priority=4").status_code == 200
+    page = [q["sql"] for q in queries_run.captured_queries if 'FROM "incidents_incident"' in q["sql"]]
+    assert page and not any("DISTINCT" in sql for sql in page)
