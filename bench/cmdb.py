@@ -41,7 +41,6 @@ the feed's CIs and import again, to re-measure the import).
 
 from __future__ import annotations
 
-import http.client
 import json
 import os
 import random
@@ -52,7 +51,7 @@ import time
 from dataclasses import dataclass, field
 
 from bench.loadgen import _percentile, _summary, _Worker, run_load
-from bench.runner import BASE_DIR, RESULT_MARKER
+from bench.runner import BASE_DIR, call_in_django, login, probe
 
 SEED = 20240608
 FEED = "bench-cmdb"
@@ -962,30 +961,6 @@ def impact_in_process() -> dict:
 # ------------------------------------------------------------------------- outside Django: the run
 
 
-def _call(env: dict[str, str], target: str, timeout: float) -> dict:
-    """Run ``module:function`` in a Django process; its stderr (progress) goes to ours."""
-    module, function = target.split(":")
-    code = (
-        "import django, importlib, json; django.setup(); "
-        f"result = importlib.import_module({module!r}).{function}(); "
-        f"print({RESULT_MARKER!r} + json.dumps(result))"
-    )
-    completed = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=BASE_DIR,
-        env=env,
-        stdout=subprocess.PIPE,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
-    if completed.returncode != 0:
-        sys.stderr.write(completed.stdout)
-        raise RuntimeError(f"{target} failed with exit code {completed.returncode}")
-    lines = [line for line in completed.stdout.splitlines() if line.startswith(RESULT_MARKER)]
-    return json.loads(lines[-1][len(RESULT_MARKER) :])
-
-
 def seed(env: dict[str, str]) -> dict:
     """Seed the estate, then time impact analysis in process (before the server shares the cores).
 
@@ -994,7 +969,7 @@ def seed(env: dict[str, str]) -> dict:
     at ``STATEMENT_TIMEOUT_MS`` through ``PGOPTIONS`` (``env`` is the runner's, shared with gunicorn).
     """
     limit = float(env.get("BENCH_CMDB_SEED_MAX_S", "3600")) + 900
-    seeded = _call(env, "bench.cmdb:seed_cmdb", timeout=limit)
+    seeded = call_in_django(env, "bench.cmdb:seed_cmdb", timeout=limit)
     print(
         f"[cmdb] import: {seeded['import'].get('cis_per_s')} CIs/s; exact counts ok: {seeded['exact_counts_ok']}",
         flush=True,
@@ -1008,7 +983,9 @@ def seed(env: dict[str, str]) -> dict:
     )
     env["PGOPTIONS"] = f"{env.get('PGOPTIONS', '')} -c statement_timeout={STATEMENT_TIMEOUT_MS}".strip()
     seeded["statement_timeout_ms"] = STATEMENT_TIMEOUT_MS
-    seeded["impact_in_process"] = _call(env, "bench.cmdb:impact_in_process", timeout=IN_PROCESS_SECONDS + 300)
+    seeded["impact_in_process"] = call_in_django(
+        env, "bench.cmdb:impact_in_process", timeout=IN_PROCESS_SECONDS + 300
+    )
     return seeded
 
 
@@ -1064,59 +1041,6 @@ def _load_paths(
     return _summary(workers, clock["start"], concurrency)
 
 
-def _probe(port: int, path: str, headers: dict[str, str], timeout: float = 10) -> tuple[int, bytes]:
-    """One GET (its status and body; status 0 when it failed), to see whether an endpoint is there."""
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
-    try:
-        connection.request("GET", path, headers=headers)
-        response = connection.getresponse()
-        return response.status, response.read()
-    except (OSError, http.client.HTTPException) as error:
-        return 0, f"{type(error).__name__}: {error}".encode()
-    finally:
-        connection.close()
-
-
-def _login(port: int) -> str:
-    """Sign the bench agent in through the login form; the Cookie header of its session."""
-    import re
-    from http.cookies import SimpleCookie
-    from urllib.parse import urlencode
-
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    try:
-        connection.request("GET", "/accounts/login/")
-        response = connection.getresponse()
-        page = response.read().decode()
-        cookies = SimpleCookie()
-        for header in response.headers.get_all("Set-Cookie") or []:
-            cookies.load(header)
-        match = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)
-        if match is None or "csrftoken" not in cookies:
-            raise RuntimeError("the login page has no CSRF token")
-        form = urlencode(
-            {"username": AGENT, "password": AGENT_PASSWORD, "csrfmiddlewaretoken": match.group(1)}
-        )
-        connection.request(
-            "POST",
-            "/accounts/login/",
-            body=form,
-            headers={
-                "Content-Type": "application/x-www-form-urlencoded",
-                "Cookie": f"csrftoken={cookies['csrftoken'].value}",
-            },
-        )
-        response = connection.getresponse()
-        response.read()
-        for header in response.headers.get_all("Set-Cookie") or []:
-            cookies.load(header)
-        if response.status != 302 or "sessionid" not in cookies:
-            raise RuntimeError(f"login as {AGENT} answered {response.status} without a session")
-        return f"sessionid={cookies['sessionid'].value}"
-    finally:
-        connection.close()
-
-
 def run(port: int, seeded: dict) -> list[dict]:
     results = [seeded["impact_in_process"]]
     imported = seeded["import"]
@@ -1138,7 +1062,7 @@ def run(port: int, seeded: dict) -> list[dict]:
             },
         )
     token = {"Authorization": f"Token {seeded['token']}", "Accept": "application/json"}
-    session = {"Cookie": _login(port), "Accept": "text/html"}
+    session = {"Cookie": login(port, AGENT, AGENT_PASSWORD), "Accept": "text/html"}
 
     # The lists first: an impact request the client gave up on still runs in the server for a while.
     lists = [
@@ -1148,7 +1072,7 @@ def run(port: int, seeded: dict) -> list[dict]:
         ("ci_list_html", CI_LIST_HTML, session),
     ]
     for name, path, headers in lists:
-        status, body = _probe(port, path, headers)
+        status, body = probe(port, path, headers)
         if status != 200:
             print(f"  {name}: GET {path} answered {status}; skipped", flush=True)
             results.append(
@@ -1190,7 +1114,7 @@ def run(port: int, seeded: dict) -> list[dict]:
         for ci_id in pair
     ]
     impact_paths = [IMPACT_API.format(id=ci_id) for ci_id in leaves]
-    status, body = _probe(port, impact_paths[0], token, timeout=STATEMENT_TIMEOUT_MS / 1000 + 30)
+    status, body = probe(port, impact_paths[0], token, timeout=STATEMENT_TIMEOUT_MS / 1000 + 30)
     if status != 404:
         for concurrency in IMPACT_CONCURRENCIES:
             print(f"  impact_api at concurrency {concurrency} ...", flush=True)

@@ -55,7 +55,7 @@ import time
 from urllib.parse import urlencode, urlsplit
 
 from bench.loadgen import _percentile, _summary, _Worker
-from bench.runner import BASE_DIR, RESULT_MARKER, _run, ensure_database
+from bench.runner import BASE_DIR, call_in_django, login, probe, use_database
 
 SEED = 20261127
 DATABASE = "itsm_bench_incidents"
@@ -307,21 +307,6 @@ def _delete_api_creates(agent_id: int) -> int:
     return count
 
 
-def _defaults(model) -> dict:
-    """Every column of a bulk-loaded row at its model default (the generator sets the rest)."""
-    from django.db import models
-
-    row = {}
-    for field in model._meta.concrete_fields:
-        if isinstance(field, models.GeneratedField):
-            continue
-        if field.has_default():
-            row[field.attname] = field.get_default()
-        else:
-            row[field.attname] = None if field.null else ""
-    return row
-
-
 def _generate(rng: random.Random, ref: dict, total: int, now: datetime.datetime):
     """Yield (created_at, row values) in created order for ``total`` incidents over two years."""
     matrix = _matrix()
@@ -478,10 +463,10 @@ def _load(ref: dict, total: int) -> dict:
     from django.db import connection, transaction
 
     from incidents.models import Incident
-    from itsm.bulk import allocate_ids, copy_rows
+    from itsm.bulk import allocate_ids, copy_rows, default_row
     from itsm.models.numbering import allocate_numbers
 
-    base = _defaults(Incident)
+    base = default_row(Incident)
     rng = random.Random(SEED)  # noqa: S311 - repeatable data, not a secret
     from django.utils import timezone
 
@@ -802,43 +787,10 @@ def _suggest_texts() -> list[str]:
 _ENV: dict[str, str] = {}
 
 
-def _call(env: dict[str, str], target: str, timeout: float) -> dict:
-    """Run ``module:function`` in a Django process; its stderr (progress) goes to ours."""
-    module, function = target.split(":")
-    code = (
-        "import django, importlib, json; django.setup(); "
-        f"result = importlib.import_module({module!r}).{function}(); "
-        f"print({RESULT_MARKER!r} + json.dumps(result))"
-    )
-    completed = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=BASE_DIR,
-        env=env,
-        stdout=subprocess.PIPE,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
-    if completed.returncode != 0:
-        sys.stderr.write(completed.stdout)
-        raise RuntimeError(f"{target} failed with exit code {completed.returncode}")
-    lines = [line for line in completed.stdout.splitlines() if line.startswith(RESULT_MARKER)]
-    return json.loads(lines[-1][len(RESULT_MARKER) :])
-
-
-def _own_database(env: dict[str, str]) -> None:
-    """Point ``env`` (the runner's, shared with gunicorn) at this benchmark's database; create and
-    migrate it."""
-    parts = urlsplit(env["DATABASE_URL"])
-    env["DATABASE_URL"] = parts._replace(path=f"/{DATABASE}").geturl()
-    ensure_database(env["DATABASE_URL"])
-    _run([sys.executable, "manage.py", "migrate", "--noinput"], env, "migrate")
-
-
 def seed(env: dict[str, str]) -> dict:
     """Seed (the timed bulk load), collect static files, cap statements, in-process figures."""
-    _own_database(env)
-    seeded = _call(env, "bench.incidents:seed_incidents", timeout=3600)
+    use_database(env, DATABASE)
+    seeded = call_in_django(env, "bench.incidents:seed_incidents", timeout=3600)
     load = seeded["load"]
     print(
         f"[incidents] bulk load: {load['incidents']:,} incidents in {load['seconds']} s "
@@ -862,60 +814,10 @@ def seed(env: dict[str, str]) -> dict:
         "DEBUG": "0",
         "ALLOWED_HOSTS": "127.0.0.1,testserver",
     }
-    seeded["in_process"] = _call(inner, "bench.incidents:in_process", timeout=900)
+    seeded["in_process"] = call_in_django(inner, "bench.incidents:in_process", timeout=900)
     _ENV.clear()
     _ENV.update(env)
     return seeded
-
-
-def _get(port: int, path: str, headers: dict[str, str], timeout: float = 60) -> tuple[int, bytes]:
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
-    try:
-        connection.request("GET", path, headers=headers)
-        response = connection.getresponse()
-        return response.status, response.read()
-    except (OSError, http.client.HTTPException) as error:
-        return 0, f"{type(error).__name__}: {error}".encode()
-    finally:
-        connection.close()
-
-
-def _login(port: int) -> str:
-    """Sign the bench agent in through the login form; the Cookie header of its session."""
-    from http.cookies import SimpleCookie
-
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    try:
-        connection.request("GET", "/accounts/login/")
-        response = connection.getresponse()
-        page = response.read().decode()
-        cookies = SimpleCookie()
-        for header in response.headers.get_all("Set-Cookie") or []:
-            cookies.load(header)
-        match = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)
-        if match is None or "csrftoken" not in cookies:
-            raise RuntimeError("the login page has no CSRF token")
-        form = urlencode(
-            {"username": AGENT, "password": AGENT_PASSWORD, "csrfmiddlewaretoken": match.group(1)}
-        )
-        connection.request(
-            "POST",
-            "/accounts/login/",
-            body=form,
-            headers={
-                "Content-Type": "application/x-www-form-urlencoded",
-                "Cookie": f"csrftoken={cookies['csrftoken'].value}",
-            },
-        )
-        response = connection.getresponse()
-        response.read()
-        for header in response.headers.get_all("Set-Cookie") or []:
-            cookies.load(header)
-        if response.status != 302 or "sessionid" not in cookies:
-            raise RuntimeError(f"login as {AGENT} answered {response.status} without a session")
-        return f"sessionid={cookies['sessionid'].value}"
-    finally:
-        connection.close()
 
 
 def _load_paths(
@@ -972,7 +874,7 @@ def _walk(port: int, first: str, headers: dict[str, str], api: bool, pages: int)
     """The URLs of the first ``pages`` pages, following each page's ``next`` link."""
     urls, url = [], first
     while url and len(urls) < pages:
-        status, body = _get(port, url, headers)
+        status, body = probe(port, url, headers, timeout=60)
         if status != 200:
             raise RuntimeError(f"GET {url} answered {status}: {body[:300]!r}")
         urls.append(url)
@@ -1096,7 +998,7 @@ def _created_in_database(agent_id: int) -> int:
 def run(port: int, seeded: dict) -> list[dict]:
     results = [_bulk_result(seeded), seeded["in_process"]["suggest"]]
     token = {"Authorization": f"Token {seeded['token']}", "Accept": "application/json"}
-    session = {"Cookie": _login(port), "Accept": "text/html"}
+    session = {"Cookie": login(port, AGENT, AGENT_PASSWORD), "Accept": "text/html"}
     for name, tab, filters in _queue_paths(seeded):
         html_first = f"{QUEUE}?{urlencode({'tab': tab, **filters})}"
         api_first = f"{API}?{urlencode(_api_params(tab, filters, seeded['agent_id'], seeded['groups']))}"
@@ -1105,7 +1007,7 @@ def run(port: int, seeded: dict) -> list[dict]:
             ("api", api_first, token, True),
         ):
             label = f"{kind}_{name}"
-            status, body = _get(port, first, headers)
+            status, body = probe(port, first, headers, timeout=60)
             if status != 200:
                 print(f"  {label}: GET {first} answered {status}; skipped", flush=True)
                 results.append(_unavailable(label, first, status, body))
@@ -1124,7 +1026,7 @@ def run(port: int, seeded: dict) -> list[dict]:
                     )
                     results.append({"name": f"{label}_deep", "path": first, "pages": len(deep), **figures})
     suggest_paths = [f"{API}suggest/?{urlencode({'text': text})}" for text in _suggest_texts()]
-    status, body = _get(port, suggest_paths[0], token)
+    status, body = probe(port, suggest_paths[0], token, timeout=60)
     if status == 200:
         for concurrency in CONCURRENCIES:
             print(f"  api_suggest at concurrency {concurrency} ...", flush=True)
@@ -1132,7 +1034,7 @@ def run(port: int, seeded: dict) -> list[dict]:
             results.append({"name": "api_suggest", "path": f"{API}suggest/?text=...", **figures})
     else:
         results.append(_unavailable("api_suggest", f"{API}suggest/", status, body))
-    status, body = _get(port, f"{API}?page_size=1", token)
+    status, body = probe(port, f"{API}?page_size=1", token, timeout=60)
     if status == 200:
         before = _created_in_database(seeded["agent_id"])
         print(f"  api_create: {CREATES} creates at concurrency {CREATE_CONCURRENCY} ...", flush=True)

@@ -162,17 +162,40 @@ def _run(command: list[str], env: dict[str, str], what: str) -> str:
     return completed.stdout
 
 
-def call_in_django(env: dict[str, str], target: str) -> object:
-    """Run ``module:function`` in a Django process with ``env``; return its JSON-able result."""
+def call_in_django(env: dict[str, str], target: str, timeout: float | None = None) -> object:
+    """Run ``module:function`` in a Django process with ``env``; return its JSON-able result.
+
+    Its stderr (progress lines) goes to ours as it comes; its stdout is shown if it fails."""
     module, function = target.split(":")
     code = (
         "import django, importlib, json; django.setup(); "
         f"result = importlib.import_module({module!r}).{function}(); "
         f"print({RESULT_MARKER!r} + json.dumps(result))"
     )
-    output = _run([sys.executable, "-c", code], env, target)
-    lines = [line for line in output.splitlines() if line.startswith(RESULT_MARKER)]
+    completed = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=BASE_DIR,
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    if completed.returncode != 0:
+        sys.stderr.write(completed.stdout)
+        raise RuntimeError(f"{target} failed with exit code {completed.returncode}")
+    lines = [line for line in completed.stdout.splitlines() if line.startswith(RESULT_MARKER)]
     return json.loads(lines[-1][len(RESULT_MARKER) :])
+
+
+def use_database(env: dict[str, str], name: str) -> None:
+    """Point ``env`` (the runner's, shared with gunicorn) at a benchmark's own database on the same
+    server; create and migrate it."""
+    from urllib.parse import urlsplit as split
+
+    env["DATABASE_URL"] = split(env["DATABASE_URL"])._replace(path=f"/{name}").geturl()
+    ensure_database(env["DATABASE_URL"])
+    _run([sys.executable, "manage.py", "migrate", "--noinput"], env, "migrate")
 
 
 def free_port() -> int:
@@ -187,6 +210,57 @@ def http_get(port: int, path: str, headers: dict[str, str] | None = None) -> tup
         connection.request("GET", path, headers=headers or {})
         response = connection.getresponse()
         return response.status, response.read()
+    finally:
+        connection.close()
+
+
+def probe(port: int, path: str, headers: dict[str, str], timeout: float = 10) -> tuple[int, bytes]:
+    """One GET (its status and body; status 0 when it failed), to see whether an endpoint is there."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        connection.request("GET", path, headers=headers)
+        response = connection.getresponse()
+        return response.status, response.read()
+    except (OSError, http.client.HTTPException) as error:
+        return 0, f"{type(error).__name__}: {error}".encode()
+    finally:
+        connection.close()
+
+
+def login(port: int, username: str, password: str) -> str:
+    """Sign in through the login form; the Cookie header of the session."""
+    import re
+    from http.cookies import SimpleCookie
+    from urllib.parse import urlencode
+
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        connection.request("GET", "/accounts/login/")
+        response = connection.getresponse()
+        page = response.read().decode()
+        cookies = SimpleCookie()
+        for header in response.headers.get_all("Set-Cookie") or []:
+            cookies.load(header)
+        match = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)
+        if match is None or "csrftoken" not in cookies:
+            raise RuntimeError("the login page has no CSRF token")
+        form = urlencode({"username": username, "password": password, "csrfmiddlewaretoken": match.group(1)})
+        connection.request(
+            "POST",
+            "/accounts/login/",
+            body=form,
+            headers={
+                "Content-Type": "application/x-www-form-urlencoded",
+                "Cookie": f"csrftoken={cookies['csrftoken'].value}",
+            },
+        )
+        response = connection.getresponse()
+        response.read()
+        for header in response.headers.get_all("Set-Cookie") or []:
+            cookies.load(header)
+        if response.status != 302 or "sessionid" not in cookies:
+            raise RuntimeError(f"login as {username} answered {response.status} without a session")
+        return f"sessionid={cookies['sessionid'].value}"
     finally:
         connection.close()
 

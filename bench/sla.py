@@ -41,9 +41,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from urllib.parse import urlsplit
 
-from bench.runner import BASE_DIR, RESULT_MARKER, _run, ensure_database
+from bench.runner import BASE_DIR, call_in_django, use_database
 
 SEED = 20261127
 DATABASE = "itsm_bench_sla"
@@ -123,9 +122,8 @@ def seed_sla() -> dict:
     from django.db import transaction
     from django.utils import timezone
 
-    from bench.incidents import _defaults
     from incidents.models import Incident
-    from itsm.bulk import allocate_ids, copy_rows
+    from itsm.bulk import allocate_ids, copy_rows, default_row
     from itsm.models import KernelState, allocate_numbers
     from servicelevels.models import Clock, ClockEvent
 
@@ -143,8 +141,8 @@ def seed_sla() -> dict:
     rng = random.Random(SEED)  # noqa: S311 - repeatable data
     now = timezone.now()
     began = time.perf_counter()
-    base = _defaults(Incident)
-    clock_base = _defaults(Clock)
+    base = default_row(Incident)
+    clock_base = default_row(Clock)
     content_type = ContentType.objects.get_for_model(Incident).pk
     done = 0
     while done < total:
@@ -400,35 +398,9 @@ def lateness_report() -> dict:
 # ---------------------------------------------------------------------------------- driver
 
 
-def _call(env: dict[str, str], target: str, timeout: float = 3600) -> object:
-    module, function = target.split(":")
-    code = (
-        "import django, importlib, json; django.setup(); "
-        f"result = importlib.import_module({module!r}).{function}(); "
-        f"print({RESULT_MARKER!r} + json.dumps(result))"
-    )
-    completed = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=BASE_DIR,
-        env=env,
-        stdout=subprocess.PIPE,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
-    if completed.returncode != 0:
-        sys.stderr.write(completed.stdout)
-        raise RuntimeError(f"{target} failed with exit code {completed.returncode}")
-    lines = [line for line in completed.stdout.splitlines() if line.startswith(RESULT_MARKER)]
-    return json.loads(lines[-1][len(RESULT_MARKER) :])
-
-
 def seed(env: dict[str, str]) -> dict:
-    parts = urlsplit(env["DATABASE_URL"])
-    env["DATABASE_URL"] = parts._replace(path=f"/{DATABASE}").geturl()
-    ensure_database(env["DATABASE_URL"])
-    _run([sys.executable, "manage.py", "migrate", "--noinput"], env, "migrate")
-    seeded = _call(env, "bench.sla:seed_sla")
+    use_database(env, DATABASE)
+    seeded = call_in_django(env, "bench.sla:seed_sla", timeout=3600)
     seeded["env"] = dict(env)
     return seeded
 
@@ -505,7 +477,7 @@ def run(port: int, seeded: dict) -> list[dict]:
     from datetime import UTC, datetime
 
     env = seeded["env"]
-    results = _call(env, "bench.sla:measure_sweeps")
+    results = call_in_django(env, "bench.sla:measure_sweeps")
     period = float(os.environ.get("SLA_SWEEP_SECONDS", "15"))
     beat_stop = float(os.environ.get("BENCH_SLA_BEAT_STOP_S", "300"))
     redis_stop = float(os.environ.get("BENCH_SLA_REDIS_STOP_S", "60"))
@@ -549,7 +521,7 @@ def run(port: int, seeded: dict) -> list[dict]:
     outages: list[tuple[str, str, str]] = []
     worker = beat = None
     try:
-        arranged = _call(run_env, "bench.sla:arrange_lateness")
+        arranged = call_in_django(run_env, "bench.sla:arrange_lateness")
         worker = _spawn(worker_args, run_env, logs / "sla.worker.log")
         beat = _spawn(beat_args, run_env, logs / "sla.beat.log")
         _log(f"lateness run: {arranged['clocks']} clocks over {window:.0f} s; sweep every {period:.0f} s")
@@ -583,7 +555,7 @@ def run(port: int, seeded: dict) -> list[dict]:
             if process is not None:
                 _kill_group(process, signal.SIGTERM)
         redis.remove()
-    report = _call(
+    report = call_in_django(
         {**run_env, "BENCH_SLA_ARRANGED": json.dumps(arranged), "BENCH_SLA_OUTAGES": json.dumps(outages)},
         "bench.sla:lateness_report",
     )

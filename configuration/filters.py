@@ -56,24 +56,29 @@ class CIFilterForm(forms.Form):
             if name in self.fields:
                 self.fields[name].column_class = css
 
+    # The field holding attribute criteria; a form reusing this check for another field (e.g. the
+    # incidents' ``ci_attr``) names it here.
+    attribute_field = "attr"
+
     def clean(self):
         cleaned = super().clean()
-        raw = self.data.getlist("attr") if hasattr(self.data, "getlist") else [self.data.get("attr", "")]
+        name = self.attribute_field
+        raw = self.data.getlist(name) if hasattr(self.data, "getlist") else [self.data.get(name, "")]
         try:
             criteria = parse_attribute_criteria([value for value in raw if value])
         except ValidationError as error:
-            self.add_error("attr", error.messages)
+            self.add_error(name, error.messages)
             return cleaned
         if criteria and not schemas.can_see_sensitive(self.user):
             sensitive = set().union(*(schemas.sensitive_keys(s) for s in schemas.all_schemas().values()))
             hidden = sorted(set(criteria) & sensitive)
             if hidden:
-                self.add_error("attr", f"You may not filter on the sensitive attribute '{hidden[0]}'.")
+                self.add_error(name, f"You may not filter on the sensitive attribute '{hidden[0]}'.")
                 return cleaned
         # The filter receives the parsed criteria as its value: FilterSet.filter_queryset applies one
         # filter per cleaned_data key, so an extra key (one that is no filter) would raise KeyError.
-        if "attr" in cleaned:
-            cleaned["attr"] = criteria
+        if name in cleaned:
+            cleaned[name] = criteria
         return cleaned
 
 

@@ -9,14 +9,13 @@ from __future__ import annotations
 import datetime
 
 import django_filters
-from django.core.exceptions import ValidationError
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
 from configuration import queries as cmdb
-from configuration.filters import CIFilterForm, parse_attribute_criteria
+from configuration.filters import CIFilterForm
 from configuration.models import CIClass, ConfigurationItem
 from incidents.choices import OPEN_STATUSES, Channel, Priority, Status
 from incidents.models import Category, Incident
@@ -33,31 +32,11 @@ AGE_BUCKETS = {
 
 
 class IncidentFilterForm(CIFilterForm):
-    """Parses ``ci_attr`` (syntax and sensitivity) like the CMDB's ``attr`` filter."""
+    """Parses ``ci_attr`` (syntax and sensitivity) with the CMDB's ``attr`` check."""
 
     column_classes = {"q": "col-12 col-md-4 col-xl-3", "ci_attr": "col-6 col-md-3 col-xl-2"}
 
-    def clean(self):
-        cleaned = super(CIFilterForm, self).clean()
-        raw = (
-            self.data.getlist("ci_attr") if hasattr(self.data, "getlist") else [self.data.get("ci_attr", "")]
-        )
-        try:
-            criteria = parse_attribute_criteria([value for value in raw if value])
-        except ValidationError as error:
-            self.add_error("ci_attr", error.messages)
-            return cleaned
-        from configuration import schema as schemas
-
-        if criteria and not schemas.can_see_sensitive(self.user):
-            sensitive = set().union(*(schemas.sensitive_keys(s) for s in schemas.all_schemas().values()))
-            hidden = sorted(set(criteria) & sensitive)
-            if hidden:
-                self.add_error("ci_attr", f"You may not filter on the sensitive attribute '{hidden[0]}'.")
-                return cleaned
-        if "ci_attr" in cleaned:
-            cleaned["ci_attr"] = criteria
-        return cleaned
+    attribute_field = "ci_attr"
 
 
 class IncidentFilterSet(RecordFilterSet):

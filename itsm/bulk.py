@@ -26,6 +26,19 @@ def allocate_ids(model: type[models.Model], count: int) -> list[int]:
         return [row[0] for row in cursor.fetchall()]
 
 
+def default_row(model: type[models.Model]) -> dict:
+    """Every column of a bulk-loaded row (``copy_rows``) at its model default; the caller sets the rest."""
+    row = {}
+    for field in model._meta.concrete_fields:
+        if isinstance(field, models.GeneratedField):
+            continue
+        if field.has_default():
+            row[field.attname] = field.get_default()
+        else:
+            row[field.attname] = None if field.null else ""
+    return row
+
+
 # One encoder for every value (``json.dumps(..., default=str)`` builds a new one per call).
 _JSON = json.JSONEncoder(default=str)
 

@@ -49,31 +49,13 @@ def notify(
     kind: str = "",
 ) -> int:
     """Notify each distinct active recipient once; returns how many new notifications were written."""
-    people = {person.pk: person for person in recipients if person is not None and person.is_active}
-    if not people:
-        return 0
-    content_type = ContentType.objects.get_for_model(type(record)) if record is not None else None
-    if record is not None and not url and hasattr(record, "get_absolute_url"):
-        url = record.get_absolute_url()
-    rows = [
-        Notification(
-            recipient_id=pk,
-            kind=kind[:50],
-            subject=subject[:200],
-            body=body,
-            url=url[:500],
-            content_type=content_type,
-            object_id=record.pk if record is not None else None,
-            key=key[:200],
-        )
-        for pk in sorted(people)
-    ]
-    if key:
+    rows = _rows(Message(list(recipients), subject, body=body, record=record, key=key, kind=kind, url=url))
+    if key and rows:
         # The unique constraint is what guarantees "once"; this read only makes the count right.
         told = set(
-            Notification.objects.filter(key=key[:200], recipient_id__in=people).values_list(
-                "recipient_id", flat=True
-            )
+            Notification.objects.filter(
+                key=key[:200], recipient_id__in=[r.recipient_id for r in rows]
+            ).values_list("recipient_id", flat=True)
         )
         rows = [row for row in rows if row.recipient_id not in told]
     Notification.objects.bulk_create(rows, ignore_conflicts=bool(key))
@@ -90,29 +72,35 @@ def notify_many(messages: list[Message]) -> int:
     for message in messages:
         if not message.key:
             raise ValueError("notify_many needs a key on every message")
-        record = message.record
-        content_type = ContentType.objects.get_for_model(type(record)) if record is not None else None
-        url = message.url or (
-            record.get_absolute_url() if record is not None and hasattr(record, "get_absolute_url") else ""
-        )
-        for pk in sorted({p.pk for p in message.recipients if p is not None and p.is_active}):
-            rows.append(
-                Notification(
-                    recipient_id=pk,
-                    kind=message.kind[:50],
-                    subject=message.subject[:200],
-                    body=message.body,
-                    url=url[:500],
-                    content_type=content_type,
-                    object_id=record.pk if record is not None else None,
-                    key=message.key[:200],
-                )
-            )
+        rows.extend(_rows(message))
     if rows:
         rows.sort(key=lambda row: (row.recipient_id, row.key))  # one lock order for concurrent writers
         Notification.objects.bulk_create(rows, ignore_conflicts=True)
         transaction.on_commit(_enqueue_delivery)
     return len(rows)
+
+
+def _rows(message: Message) -> list[Notification]:
+    """One unsaved row per distinct active recipient of a message, in recipient order."""
+    record = message.record
+    content_type = ContentType.objects.get_for_model(type(record)) if record is not None else None
+    url = message.url
+    if record is not None and not url and hasattr(record, "get_absolute_url"):
+        url = record.get_absolute_url()
+    people = sorted({person.pk for person in message.recipients if person is not None and person.is_active})
+    return [
+        Notification(
+            recipient_id=pk,
+            kind=message.kind[:50],
+            subject=message.subject[:200],
+            body=message.body,
+            url=url[:500],
+            content_type=content_type,
+            object_id=record.pk if record is not None else None,
+            key=message.key[:200],
+        )
+        for pk in people
+    ]
 
 
 def _enqueue_delivery() -> None:

@@ -111,20 +111,10 @@ def policy_for(facts: Facts) -> SLAPolicy | None:
     return None
 
 
-def _event(clock: Clock, kind: str, at: datetime.datetime, key: str = "", **detail) -> bool:
-    """Record an event; with a key, only once per clock (the partial unique constraint decides,
-    so two sweeps racing cannot both record it). Returns whether this call recorded it."""
-    if not key:
-        ClockEvent.objects.create(clock=clock, kind=kind, at=at, detail=detail)
-        return True
-    table = ClockEvent._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} (clock_id, kind, key, at, recorded_at, detail) "  # noqa: S608 - our table name
-            "VALUES (%s, %s, %s, %s, now(), %s) ON CONFLICT DO NOTHING RETURNING id",
-            [clock.pk, kind, key, at, json.dumps(detail, default=str)],
-        )
-        return cursor.fetchone() is not None
+def _event(clock: Clock, kind: str, at: datetime.datetime, **detail) -> None:
+    """Record a keyless event (started, paused, resumed, met, policy changed). Keyed ones -
+    thresholds, breach, steps - are recorded once each by ``_record_events``."""
+    ClockEvent.objects.create(clock=clock, kind=kind, at=at, detail=detail)
 
 
 def _pauses(policy: SLAPolicy, facts: Facts) -> bool:
