@@ -162,6 +162,34 @@ def _raise_priority(incident: Incident, reason: str) -> None:
             return
 
 
+def likely_breaches(items, now) -> dict:
+    """Incidents of the page whose resolution clock is predicted to breach (three queries at most,
+    whatever the page size): incident id -> the prediction with its explanation."""
+    from django.contrib.contenttypes.models import ContentType
+
+    from servicelevels.models import Clock
+    from servicelevels.queries import predict
+
+    open_ids = [item.pk for item in items if item.resolve_due_at is not None]
+    if not open_ids:
+        return {}
+    clocks = list(
+        Clock.objects.filter(
+            content_type=ContentType.objects.get_for_model(Incident),
+            object_id__in=open_ids,
+            target="resolution",
+            state="running",
+            breached_at__isnull=True,
+        ).select_related("calendar")
+    )
+    predictions = predict(clocks, now=now)
+    return {
+        clock.object_id: predictions[clock.pk]
+        for clock in clocks
+        if clock.pk in predictions and predictions[clock.pk].likely
+    }
+
+
 def _load_demo() -> str:
     """After the incident demo: clocks recomputed from each demo incident's back-dated history."""
     rows = Incident.objects.select_related("caller", "category", "subcategory")

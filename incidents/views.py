@@ -29,7 +29,7 @@ from django.views.generic import TemplateView
 
 from configuration.models import ConfigurationItem
 from incidents import forms as f
-from incidents import queries, services
+from incidents import queries, services, sla
 from incidents.choices import OPEN_STATUSES, TRANSITIONS, Status
 from incidents.models import Category, Incident, PostIncidentReview, SavedView
 from itsm import queries as kernel_queries
@@ -227,7 +227,7 @@ class Queue(RoleRequiredMixin, TemplateView):
                 }
             )
         now = timezone.now()
-        likely = _likely_breaches(items, now)
+        likely = sla.likely_breaches(items, now)
         for item in items:
             item.due_risk = _due_risk(item, now)
             item.breach_prediction = likely.get(item.pk)
@@ -261,34 +261,6 @@ class Queue(RoleRequiredMixin, TemplateView):
             full_path=request.get_full_path(),
         )
         return context
-
-
-def _likely_breaches(items, now) -> dict:
-    """Incidents of the page whose resolution clock is predicted to breach (three queries at most,
-    whatever the page size): incident id -> the prediction with its explanation."""
-    from django.contrib.contenttypes.models import ContentType
-
-    from servicelevels.models import Clock
-    from servicelevels.queries import predict
-
-    open_ids = [item.pk for item in items if item.resolve_due_at is not None]
-    if not open_ids:
-        return {}
-    clocks = list(
-        Clock.objects.filter(
-            content_type=ContentType.objects.get_for_model(Incident),
-            object_id__in=open_ids,
-            target="resolution",
-            state="running",
-            breached_at__isnull=True,
-        ).select_related("calendar")
-    )
-    predictions = predict(clocks, now=now)
-    return {
-        clock.object_id: predictions[clock.pk]
-        for clock in clocks
-        if clock.pk in predictions and predictions[clock.pk].likely
-    }
 
 
 def _due_risk(incident, now) -> str:
