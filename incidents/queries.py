@@ -13,6 +13,7 @@ from django.db.models import F, Prefetch, QuerySet
 
 from incidents.choices import OPEN_STATUSES, Status
 from incidents.models import AssignmentHop, Incident, SwarmMember
+from itsm.registry import registry
 from itsm.search import SEARCH_CONFIG
 
 # Queues: name -> (label, filter given the user). Every queue reads open incidents only, through
@@ -184,10 +185,19 @@ class Suggestions:
     category: Recommendation | None = None
     group: Recommendation | None = None
     words: list[str] = field(default_factory=list)
+    # What other apps' suggestion providers found (known errors, articles): [{"provider", "items"}].
+    more: list[dict] = field(default_factory=list)
 
 
 def suggest(
-    user, text: str, *, service_id: int | None = None, exclude_id: int | None = None, limit: int = 5
+    user,
+    text: str,
+    *,
+    service_id: int | None = None,
+    exclude_id: int | None = None,
+    limit: int = 5,
+    ci_ids: tuple[int, ...] = (),
+    category_id: int | None = None,
 ) -> Suggestions:
     """Similar open incidents (running major incidents first, then by rank; same service ranks
     higher) and the category and group that the most similar resolved incidents had.
@@ -196,6 +206,15 @@ def suggest(
     """
     query = _or_query(text)
     result = Suggestions()
+    # Providers registered by higher apps (problems: known errors) match on CIs and category too.
+    facts = {
+        "text": text,
+        "service_id": service_id,
+        "ci_ids": tuple(ci_ids),
+        "category_id": category_id,
+        "exclude_id": exclude_id,
+    }
+    result.more = registry.suggestions(user, facts)
     if query is None:
         return result
     result.words = [w for w in _WORD.findall(text.lower()) if w not in STOP_WORDS][:12]

@@ -465,11 +465,14 @@ class CreatePart(RoleRequiredMixin, View):
         text = f"{source.get('short_description', '')} {source.get('description', '')}"
         service = source.get("service", "")
         exclude = source.get("exclude", "")
+        category = source.get("category", "")
         found = queries.suggest(
             request.user,
             text[:2000],
             service_id=int(service) if service.isdigit() else None,
             exclude_id=int(exclude) if exclude.isdigit() else None,
+            ci_ids=tuple(int(value) for value in source.getlist("cis") if value.isdigit()),
+            category_id=int(category) if category.isdigit() else None,
         )
         return render(request, "incidents/partials/suggestions.html", {"suggestions": found})
 

@@ -62,12 +62,30 @@ class LinkTarget:
     order: int = 100
 
 
+@dataclass(frozen=True)
+class SuggestionProvider:
+    """More suggestions while a record is logged or worked (e.g. known errors for an incident).
+
+    ``find(user, facts)`` returns a list of items for ``facts`` (a dict: ``text``, ``service_id``,
+    ``ci_ids``, ``category_id``, ``exclude_id``, ``record``) that ``user`` may see, best first;
+    ``template`` renders them (``items`` in context) and ``as_data(item)`` gives the API's dict.
+    """
+
+    name: str
+    label: str
+    find: Callable[[Any, dict], list]
+    template: str
+    as_data: Callable[[Any], dict] = lambda item: {"id": getattr(item, "pk", None), "label": str(item)}
+    order: int = 100
+
+
 @dataclass
 class Registry:
     menu: list[MenuItem] = field(default_factory=list)
     search: list[SearchProvider] = field(default_factory=list)
     panels: list[Panel] = field(default_factory=list)
     link_targets: list[LinkTarget] = field(default_factory=list)
+    suggestion_providers: list[SuggestionProvider] = field(default_factory=list)
     # kind -> label of every notification kind apps send (their preferences page lists them).
     notification_kinds: dict[str, str] = field(default_factory=dict)
     demo_loaders: list[tuple[int, str, Callable[[], str]]] = field(default_factory=list)
@@ -99,6 +117,20 @@ class Registry:
 
     def link_target_for(self, model: type[models.Model]) -> LinkTarget | None:
         return next((target for target in self.link_targets if target.model is model), None)
+
+    def add_suggestion_provider(self, provider: SuggestionProvider) -> None:
+        if all(existing.name != provider.name for existing in self.suggestion_providers):
+            self.suggestion_providers.append(provider)
+            self.suggestion_providers.sort(key=lambda entry: entry.order)
+
+    def suggestions(self, user, facts: dict) -> list[dict]:
+        """Every provider's items for ``facts``: ``[{"provider", "items"}]``, providers with none left out."""
+        found = []
+        for provider in self.suggestion_providers:
+            items = provider.find(user, facts)
+            if items:
+                found.append({"provider": provider, "items": items})
+        return found
 
     def add_notification_kind(self, kind: str, label: str) -> None:
         self.notification_kinds.setdefault(kind, label)

@@ -637,6 +637,19 @@ class SuggestionsSerializer(serializers.Serializer):
     category = RecommendationSerializer(allow_null=True, help_text="Recommended category, with why.")
     group = RecommendationSerializer(allow_null=True, help_text="Recommended assignment group, with why.")
     words = serializers.ListField(child=serializers.CharField(), help_text="The words matched on.")
+    more = serializers.SerializerMethodField(
+        help_text="Other apps' suggestions (e.g. matching known errors): [{name, label, items: [...]}]."
+    )
+
+    def get_more(self, result) -> list[dict]:
+        return [
+            {
+                "name": block["provider"].name,
+                "label": block["provider"].label,
+                "items": [block["provider"].as_data(item) for item in block["items"]],
+            }
+            for block in result.more
+        ]
 
 
 BULK_ACTIONS = {
