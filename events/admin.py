@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib import admin, messages
 
 from events import services
-from events.models import EventSource, MaintenanceWindow, Rule
+from events.models import Check, EventSource, MaintenanceWindow, Rule
 from itsm.admin import RecordAdmin
 
 
@@ -59,3 +59,23 @@ class MaintenanceWindowAdmin(RecordAdmin):
     search_fields = ["name", "reason"]
     autocomplete_fields = ["cis"]
     date_hierarchy = "starts_at"
+
+
+@admin.register(Check)
+class CheckAdmin(RecordAdmin):
+    list_display = [
+        "name",
+        "ci",
+        "kind",
+        "target",
+        "interval_seconds",
+        "enabled",
+        "last_ok",
+        "last_run_at",
+        "last_result",
+    ]
+    list_filter = ["kind", "enabled", "last_ok"]
+    search_fields = ["name", "target", "ci__name", "ci__number"]
+    autocomplete_fields = ["ci"]
+    list_select_related = ["ci"]
+    readonly_fields = ["last_run_at", "last_ok", "last_result", "last_duration_ms"]

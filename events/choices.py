@@ -87,3 +87,8 @@ class RawEventOutcome(models.TextChoices):
     RECORDED = "recorded", "Recorded"
     DROPPED = "dropped", "Dropped by a rule"
     INVALID = "invalid", "Invalid"
+
+
+class CheckKind(models.TextChoices):
+    HTTP = "http", "HTTP(S): GET a URL, expect a status"
+    TCP = "tcp", "TCP: connect to host:port"

@@ -36,3 +36,23 @@ def retention_days() -> int:
 def repeat_threshold() -> int:
     """How many occurrences of one open alert make it "repeated" (``signals.alert_repeated``)."""
     return max(2, int(_number("EVENTS_REPEAT_THRESHOLD", 10)))
+
+
+def check_source_name() -> str:
+    """The event source active checks' results are recorded under."""
+    value = getattr(settings, "EVENTS_CHECK_SOURCE", None) or os.environ.get("EVENTS_CHECK_SOURCE")
+    return value or "active-checks"
+
+
+def check_batch_size() -> int:
+    """Checks one runner claims at a time (probed concurrently, ``EVENTS_CHECK_THREADS`` at once)."""
+    return max(1, int(_number("EVENTS_CHECK_BATCH_SIZE", 50)))
+
+
+def check_threads() -> int:
+    return max(1, int(_number("EVENTS_CHECK_THREADS", 25)))
+
+
+def check_run_seconds() -> float:
+    """A runner claims no new batch after this long (the task's time limit is 240 s)."""
+    return _number("EVENTS_CHECK_RUN_SECONDS", 60)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import django_filters
 
 from events.choices import AlertState
-from events.models import Alert, AlertGroup
+from events.models import Alert, AlertGroup, Check
 
 
 class AlertFilterSet(django_filters.FilterSet):
@@ -22,3 +22,9 @@ class AlertGroupFilterSet(django_filters.FilterSet):
     class Meta:
         model = AlertGroup
         fields = ["state", "ci", "service", "incident"]
+
+
+class CheckFilterSet(django_filters.FilterSet):
+    class Meta:
+        model = Check
+        fields = ["ci", "kind", "enabled", "last_ok"]

@@ -13,12 +13,21 @@ import hashlib
 import secrets
 
 from django.conf import settings
-from django.core.validators import MinValueValidator
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 
-from events.choices import AlertState, Classification, EventState, RawEventOutcome, Severity, SourceKind
+from events.choices import (
+    AlertState,
+    CheckKind,
+    Classification,
+    EventState,
+    RawEventOutcome,
+    Severity,
+    SourceKind,
+)
 from itsm.models import Record, RecordQuerySet
 
 TOKEN_PREFIX_LENGTH = 12
@@ -351,3 +360,67 @@ class MaintenanceWindow(Record):
 
     def get_absolute_url(self) -> str:
         return reverse("admin:events_maintenancewindow_change", args=[self.pk])
+
+
+class Check(Record):
+    """An active check on a CI: an HTTP(S) GET expecting a status, or a TCP connect, run by beat every
+    ``interval_seconds`` (``events.checks``). A failure is a firing event on the CI through the same
+    pipeline as posted events; the first success after it, a clear."""
+
+    ci = models.ForeignKey("configuration.ConfigurationItem", on_delete=models.CASCADE, related_name="checks")
+    name = models.CharField(max_length=100, help_text="The check's name on its events, e.g. http or smtp.")
+    kind = models.CharField(max_length=10, choices=CheckKind.choices, default=CheckKind.HTTP)
+    target = models.CharField(
+        max_length=500, help_text="HTTP: the URL (http:// or https://). TCP: host:port, e.g. db-01:5432."
+    )
+    expected_status = models.PositiveSmallIntegerField(
+        default=200,
+        validators=[MinValueValidator(100), MaxValueValidator(599)],
+        help_text="HTTP: the status a healthy target answers.",
+    )
+    interval_seconds = models.PositiveIntegerField(
+        default=60, validators=[MinValueValidator(10), MaxValueValidator(86400)]
+    )
+    timeout_seconds = models.PositiveSmallIntegerField(
+        default=10, validators=[MinValueValidator(1), MaxValueValidator(60)]
+    )
+    severity = models.CharField(
+        max_length=10, choices=Severity.choices, default=Severity.CRITICAL, help_text="Of a failure's event."
+    )
+    enabled = models.BooleanField(default=True)
+    next_run_at = models.DateTimeField(
+        null=True, blank=True, help_text="When beat runs it next (empty: now)."
+    )
+    last_run_at = models.DateTimeField(null=True, blank=True, editable=False)
+    last_ok = models.BooleanField(null=True, blank=True, editable=False, help_text="Empty: never run.")
+    last_result = models.CharField(max_length=500, blank=True, editable=False)
+    last_duration_ms = models.PositiveIntegerField(null=True, blank=True, editable=False)
+
+    history_exclude = Record.history_exclude | {
+        "next_run_at",
+        "last_run_at",
+        "last_ok",
+        "last_result",
+        "last_duration_ms",
+    }
+
+    class Meta:
+        ordering = ["ci_id", "name", "id"]
+        constraints = [models.UniqueConstraint(fields=["ci", "name"], name="events_check_one_name_per_ci")]
+        indexes = [
+            # The runner's scan: enabled checks by when they are due.
+            models.Index(fields=["next_run_at"], name="events_check_due_idx", condition=Q(enabled=True)),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.target})"
+
+    def get_absolute_url(self) -> str:
+        return reverse("admin:events_check_change", args=[self.pk])
+
+    def clean(self) -> None:
+        from events.checks import target_error
+
+        error = target_error(self.kind, self.target)
+        if error:
+            raise ValidationError({"target": error})

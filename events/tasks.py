@@ -35,3 +35,12 @@ def expire_old() -> int:
 def enqueue(raw_ids: list[int]) -> None:
     """Send one batch to the workers (a plain function, so tests can point it at another broker)."""
     process_raw_events.delay(raw_ids)
+
+
+@shared_task(ignore_result=True)
+def run_checks() -> dict:
+    """Beat, every ``EVENTS_CHECK_TICK_SECONDS``: run the active checks that are due."""
+    from events.checks import run_due_checks
+
+    result = run_due_checks()
+    return {"checks": result.checks, "failed": result.failed, "events": result.events}

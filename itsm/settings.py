@@ -189,6 +189,10 @@ CELERY_BEAT_SCHEDULE = {
     "incidents-stakeholder-updates": {"task": "incidents.tasks.remind_stakeholder_updates", "schedule": 60.0},
     "events-sweep-unprocessed": {"task": "events.tasks.sweep_unprocessed", "schedule": 60.0},
     "events-expire-old": {"task": "events.tasks.expire_old", "schedule": 86400.0},
+    "events-run-checks": {
+        "task": "events.tasks.run_checks",
+        "schedule": float(os.environ.get("EVENTS_CHECK_TICK_SECONDS", "10")),
+    },
 }
 
 # Days a resolved incident waits for its caller to confirm before it closes on its own [INC-10].

@@ -6,8 +6,9 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from configuration.models import CIClass, ConfigurationItem
-from events.choices import Classification, EventState, Severity, SourceKind
-from events.models import Alert, AlertGroup, EventSource, MaintenanceWindow, Rule
+from events.checks import target_error
+from events.choices import CheckKind, Classification, EventState, Severity, SourceKind
+from events.models import Alert, AlertGroup, Check, EventSource, MaintenanceWindow, Rule
 from itsm.api.serializers import RecordSerializer
 
 
@@ -290,3 +291,60 @@ class LinkIncidentSerializer(serializers.Serializer):
 
 class SilenceSerializer(serializers.Serializer):
     minutes = serializers.IntegerField(min_value=0, max_value=7 * 24 * 60, help_text="0 ends the silence.")
+
+
+class CheckSerializer(RecordSerializer):
+    ci = serializers.PrimaryKeyRelatedField(queryset=ConfigurationItem.objects.all())
+    ci_number = serializers.CharField(source="ci.number", read_only=True)
+    # Plain strings in the schema (enums named "kind"/"severity" would collide with other components).
+    kind = serializers.CharField(required=False, help_text=_listing(CheckKind.values) + " Default http.")
+    severity = serializers.CharField(
+        required=False, help_text=_listing(Severity.values) + " Of a failure's event; default critical."
+    )
+
+    class Meta:
+        model = Check
+        fields = [
+            "id",
+            "ci",
+            "ci_number",
+            "name",
+            "kind",
+            "target",
+            "expected_status",
+            "interval_seconds",
+            "timeout_seconds",
+            "severity",
+            "enabled",
+            "next_run_at",
+            "last_run_at",
+            "last_ok",
+            "last_result",
+            "last_duration_ms",
+            "version",
+        ]
+        read_only_fields = ["next_run_at", "last_run_at", "last_ok", "last_result", "last_duration_ms"]
+
+    def validate_kind(self, value):
+        if value not in CheckKind.values:
+            raise serializers.ValidationError(_listing(CheckKind.values))
+        return value
+
+    def validate_severity(self, value):
+        if value not in Severity.values:
+            raise serializers.ValidationError(_listing(Severity.values))
+        return value
+
+    def validate(self, attrs):
+        attrs = super().validate(attrs)
+        kind = attrs.get("kind", getattr(self.instance, "kind", CheckKind.HTTP))
+        target = attrs.get("target", getattr(self.instance, "target", ""))
+        if "kind" in attrs or "target" in attrs:
+            error = target_error(kind, target)
+            if error:
+                raise serializers.ValidationError({"target": error})
+        timeout = attrs.get("timeout_seconds", getattr(self.instance, "timeout_seconds", None))
+        interval = attrs.get("interval_seconds", getattr(self.instance, "interval_seconds", None))
+        if timeout and interval and timeout >= interval:
+            raise serializers.ValidationError({"timeout_seconds": "Must be shorter than interval_seconds."})
+        return attrs

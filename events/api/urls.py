@@ -1,13 +1,14 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from events.api import views
+from events.api import checks, views
 
 router = SimpleRouter()
 router.register("alerts", views.AlertViewSet, basename="alert")
 router.register("groups", views.AlertGroupViewSet, basename="alertgroup")
 router.register("sources", views.EventSourceViewSet, basename="eventsource")
 router.register("rules", views.RuleViewSet, basename="rule")
+router.register("checks", checks.CheckViewSet, basename="check")
 router.register("maintenance-windows", views.MaintenanceWindowViewSet, basename="maintenancewindow")
 
 app_name = "events-api"
