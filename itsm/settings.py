@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "servicelevels",
     "incidents",
     "events",
+    "problems",
 ]
 
 MIDDLEWARE = [
@@ -189,6 +190,8 @@ CELERY_BEAT_SCHEDULE = {
     "incidents-stakeholder-updates": {"task": "incidents.tasks.remind_stakeholder_updates", "schedule": 60.0},
     "events-sweep-unprocessed": {"task": "events.tasks.sweep_unprocessed", "schedule": 60.0},
     "events-expire-old": {"task": "events.tasks.expire_old", "schedule": 86400.0},
+    "problems-reassessments-due": {"task": "problems.tasks.reassessments_due", "schedule": 3600.0},
+    "problems-detect-recurring": {"task": "problems.tasks.detect_recurring", "schedule": 3600.0},
     "events-run-checks": {
         "task": "events.tasks.run_checks",
         "schedule": float(os.environ.get("EVENTS_CHECK_TICK_SECONDS", "10")),

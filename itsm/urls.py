@@ -1,8 +1,10 @@
 """Root URLconf. Each installed practice app that has ``urls.py`` is mounted at ``/<app>/`` and its
-``api/urls.py`` at ``/api/v1/<app>/``, so the kernel names no practice app."""
+``api/urls.py`` at ``/api/v1/<app>/`` (and its ``root_urlpatterns``, if any, at ``/api/v1/``), so the
+kernel names no practice app."""
 
 from __future__ import annotations
 
+from importlib import import_module
 from importlib.util import find_spec
 
 from django.apps import apps
@@ -36,6 +38,10 @@ def _app_patterns():
             ui.append(path(f"{config.label}/", include(f"{config.name}.urls")))
         if find_spec(f"{config.name}.api") and find_spec(f"{config.name}.api.urls"):
             api.append(path(f"api/v1/{config.label}/", include(f"{config.name}.api.urls")))
+            # An app may also serve resources beside its own prefix (problems: /api/v1/known-errors/).
+            extra = getattr(import_module(f"{config.name}.api.urls"), "root_urlpatterns", None)
+            if extra:
+                api.append(path("api/v1/", include(extra)))
     return ui, api
 
 

@@ -1,0 +1,413 @@
+"""Problem identification [PRB-2]: recurring similar incidents and repeated monitoring alerts become
+problem candidates, which a problem manager accepts (a problem is raised with the incidents linked) or
+dismisses (the group is never proposed again).
+
+Detection rules, over the incidents of the last ``PROBLEMS_RECURRING_WINDOW_DAYS`` (30) not linked to
+any problem (cancelled and merged duplicates left out):
+
+1. same CI or same service, and similar text: incidents on one anchor are grouped when their short
+   descriptions share enough words (Jaccard similarity of their English lexemes >= ``similarity``,
+   single linkage); a group of ``threshold`` (3) or more is proposed. Its key is the anchor plus the
+   group's three commonest words, so the same recurring issue updates one candidate.
+2. same category and same CI class of an affected CI, ``category_threshold`` (5) or more, unless
+   rule 1 already covers most of those incidents.
+
+A run holds a transaction-level advisory lock, so two beats never detect at once; candidates are
+keyed (unique), so a run repeated finds the same candidates and adds only new incidents.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.search import SearchVector
+from django.core.exceptions import ValidationError
+from django.db import connection, models, transaction
+from django.utils import timezone
+
+from configuration.models import ConfigurationItem
+from incidents.choices import Status as IncidentStatus
+from incidents.models import Incident
+from incidents.queries import STOP_WORDS
+from itsm import notifications, roles
+from itsm.exceptions import ConflictError
+from itsm.search import SEARCH_CONFIG
+from problems import services
+from problems.choices import CandidateRule, CandidateStatus, Source
+from problems.models import Problem, ProblemCandidate
+
+ADVISORY_LOCK = 7_000_001  # pg_try_advisory_xact_lock key of the detection run
+
+
+def _setting(name: str, default):
+    return getattr(settings, name, default)
+
+
+@dataclass
+class DetectResult:
+    examined: int = 0
+    clusters: int = 0
+    proposed: int = 0
+    updated: int = 0
+    skipped_dismissed: int = 0
+    locked_out: bool = False
+
+
+@dataclass
+class _Row:
+    id: int
+    number: str
+    short_description: str
+    created_at: datetime.datetime
+    service_id: int | None
+    category_id: int | None
+    words: frozenset[str]
+
+
+def _stemmed_stop_words() -> frozenset[str]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT tsvector_to_array(to_tsvector(%s, %s))", [SEARCH_CONFIG, " ".join(sorted(STOP_WORDS))]
+        )
+        return frozenset(cursor.fetchone()[0])
+
+
+def _recent_rows(since: datetime.datetime) -> list[_Row]:
+    from problems.queries import linked_to_a_problem
+
+    stop = _stemmed_stop_words()
+    words = models.Func(
+        SearchVector("short_description", config=SEARCH_CONFIG),
+        function="tsvector_to_array",
+        output_field=ArrayField(models.TextField()),
+    )
+    rows = (
+        Incident.objects.filter(created_at__gte=since)
+        .exclude(status=IncidentStatus.CANCELLED)
+        .exclude(resolution_code="duplicate")
+        .exclude(linked_to_a_problem())
+        .annotate(words=words)
+        .order_by("-id")
+        .values_list("id", "number", "short_description", "created_at", "service_id", "category_id", "words")
+    )
+    return [
+        _Row(pk, number, text, created, service, category, frozenset(w for w in (lex or []) if w not in stop))
+        for pk, number, text, created, service, category, lex in rows
+    ]
+
+
+def _similar(a: frozenset[str], b: frozenset[str], threshold: float) -> bool:
+    if not a or not b:
+        return False
+    return len(a & b) / len(a | b) >= threshold
+
+
+def _clusters(rows: list[_Row], similarity: float) -> list[list[_Row]]:
+    """Single-linkage groups of rows whose words are similar enough (union-find)."""
+    parent = list(range(len(rows)))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for i in range(len(rows)):
+        for j in range(i + 1, len(rows)):
+            if _similar(rows[i].words, rows[j].words, similarity):
+                parent[find(i)] = find(j)
+    groups: dict[int, list[_Row]] = defaultdict(list)
+    for i, row in enumerate(rows):
+        groups[find(i)].append(row)
+    return list(groups.values())
+
+
+def _theme(rows: list[_Row]) -> list[str]:
+    counted = Counter(word for row in rows for word in row.words)
+    return sorted(word for word, _ in counted.most_common(3))
+
+
+def detect_recurring(
+    *,
+    now: datetime.datetime | None = None,
+    window_days: int | None = None,
+    threshold: int | None = None,
+    category_threshold: int | None = None,
+    similarity: float | None = None,
+    per_anchor: int = 300,
+) -> DetectResult:
+    """Find recurring groups of incidents and propose (or update) a candidate for each."""
+    now = now or timezone.now()
+    window_days = window_days or _setting("PROBLEMS_RECURRING_WINDOW_DAYS", 30)
+    threshold = threshold or _setting("PROBLEMS_RECURRING_THRESHOLD", 3)
+    category_threshold = category_threshold or _setting("PROBLEMS_CATEGORY_THRESHOLD", 5)
+    similarity = similarity or _setting("PROBLEMS_RECURRING_SIMILARITY", 0.3)
+    result = DetectResult()
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [ADVISORY_LOCK])
+            if not cursor.fetchone()[0]:
+                result.locked_out = True
+                return result
+        rows = _recent_rows(now - datetime.timedelta(days=window_days))
+        result.examined = len(rows)
+        if not rows:
+            return result
+        by_id = {row.id: row for row in rows}
+        ci_links = list(
+            Incident.cis.through.objects.filter(incident_id__in=list(by_id)).values_list(
+                "incident_id", "configurationitem_id", "configurationitem__ci_class_id"
+            )
+        )
+        anchors: dict[tuple[str, int], list[_Row]] = defaultdict(list)
+        for incident_id, ci_id, _ in ci_links:
+            anchors[("ci", ci_id)].append(by_id[incident_id])
+        for row in rows:
+            if row.service_id:
+                anchors[("service", row.service_id)].append(row)
+        covered: set[int] = set()
+        groups = []
+        # CIs first (more specific than their service), then by size.
+        for (kind, anchor_id), members in sorted(
+            anchors.items(), key=lambda item: (item[0][0] != "ci", -len(item[1]))
+        ):
+            if len(members) < threshold:
+                continue
+            members = sorted({row.id: row for row in members}.values(), key=lambda row: -row.id)[:per_anchor]
+            for cluster in _clusters(members, similarity):
+                ids = {row.id for row in cluster}
+                if len(cluster) < threshold or ids <= covered:
+                    continue
+                covered |= ids
+                groups.append((kind, anchor_id, cluster))
+        names = dict(
+            ConfigurationItem.objects.filter(pk__in={anchor_id for _, anchor_id, _ in groups}).values_list(
+                "pk", "name"
+            )
+        )
+        for kind, anchor_id, cluster in groups:
+            result.clusters += 1
+            theme = _theme(cluster)
+            key = f"ci_text:{kind}:{anchor_id}:{'+'.join(theme)}"
+            if _dismissed_alike(f"ci_text:{kind}:{anchor_id}:", theme):
+                result.skipped_dismissed += 1
+                continue
+            label = "CI" if kind == "ci" else "service"
+            newest = max(cluster, key=lambda row: row.id)
+            _upsert(
+                result,
+                key=key,
+                rule=CandidateRule.CI_TEXT,
+                title=f"Recurring on {names.get(anchor_id, anchor_id)}: {newest.short_description}"[:200],
+                explanation=(
+                    f"{len(cluster)} incidents in the last {window_days} days on the {label} "
+                    f"{names.get(anchor_id, anchor_id)}, not linked to a problem, share the words "
+                    f"{', '.join(theme)}."
+                ),
+                rows=cluster,
+                anchor={"ci_id": anchor_id} if kind == "ci" else {"service_id": anchor_id},
+            )
+
+        # Rule 2: same category and CI class.
+        by_class: dict[tuple[int, int], set[int]] = defaultdict(set)
+        for incident_id, _, class_id in ci_links:
+            row = by_id[incident_id]
+            if row.category_id:
+                by_class[(row.category_id, class_id)].add(incident_id)
+        for (category_id, class_id), ids in sorted(by_class.items(), key=lambda item: -len(item[1])):
+            if len(ids) < category_threshold or len(ids & covered) >= 0.8 * len(ids):
+                continue
+            key = f"category_class:{category_id}:{class_id}"
+            if ProblemCandidate.objects.filter(key=key, status=CandidateStatus.DISMISSED).exists():
+                result.skipped_dismissed += 1
+                continue
+            result.clusters += 1
+            covered |= ids
+            cluster = [by_id[pk] for pk in ids]
+            from configuration.models import CIClass
+            from incidents.models import Category
+
+            category = Category.objects.filter(pk=category_id).first()
+            ci_class = CIClass.objects.filter(pk=class_id).first()
+            _upsert(
+                result,
+                key=key,
+                rule=CandidateRule.CATEGORY_CLASS,
+                title=f"Recurring {category} incidents on {ci_class.name if ci_class else 'CIs'}"[:200],
+                explanation=(
+                    f"{len(ids)} incidents in the last {window_days} days in the category {category}, "
+                    f"each with an affected CI of the class {ci_class.name if ci_class else class_id}, "
+                    "not linked to a problem."
+                ),
+                rows=cluster,
+                anchor={"category_id": category_id, "ci_class_id": class_id},
+            )
+    return result
+
+
+def _dismissed_alike(prefix: str, theme: list[str]) -> bool:
+    """A dismissed candidate on the same anchor whose theme shares two words or more is the same group."""
+    for key in ProblemCandidate.objects.filter(
+        key__startswith=prefix, status=CandidateStatus.DISMISSED
+    ).values_list("key", flat=True):
+        words = set(key[len(prefix) :].split("+"))
+        if len(words & set(theme)) >= min(2, len(theme)):
+            return True
+    return False
+
+
+def _upsert(
+    result: DetectResult, *, key: str, rule: str, title: str, explanation: str, rows, anchor: dict
+) -> None:
+    first = min(row.created_at for row in rows)
+    last = max(row.created_at for row in rows)
+    candidate = ProblemCandidate.objects.select_for_update().filter(key=key).first()
+    if candidate is None:
+        candidate = ProblemCandidate.objects.create(
+            key=key,
+            rule=rule,
+            title=title,
+            explanation=explanation,
+            incident_count=len(rows),
+            first_seen_at=first,
+            last_seen_at=last,
+            **anchor,
+        )
+        candidate.incidents.set([row.id for row in rows])
+        result.proposed += 1
+        _tell_managers(candidate)
+        return
+    if candidate.status != CandidateStatus.PROPOSED:
+        if candidate.status == CandidateStatus.DISMISSED:
+            result.skipped_dismissed += 1
+        return
+    candidate.incidents.add(*[row.id for row in rows])
+    candidate.incident_count = candidate.incidents.count()
+    candidate.explanation = explanation
+    candidate.last_seen_at = max(last, candidate.last_seen_at or last)
+    candidate.version += 1
+    candidate.save()
+    result.updated += 1
+
+
+def _tell_managers(candidate: ProblemCandidate) -> None:
+    from people.models import User
+
+    managers = User.objects.filter(is_active=True, groups__name__in=services.PROBLEM_MANAGER_ROLES).distinct()
+    notifications.notify(
+        list(managers),
+        subject=f"Proposed problem: {candidate.title}"[:200],
+        body=candidate.explanation,
+        record=candidate,
+        key=f"problem_candidate:{candidate.pk}",
+        kind="problems.candidate",
+    )
+
+
+def candidate_from_alert(*, alert_id: int, count: int) -> ProblemCandidate | None:
+    """A monitoring alert repeated ``count`` times (``events.signals.alert_repeated``): propose a problem
+    with the alert group's incident attached. One candidate per alert key, ever."""
+    from events.models import Alert
+
+    alert = Alert.objects.select_related("group", "group__incident", "ci").filter(pk=alert_id).first()
+    if alert is None:
+        return None
+    key = f"alert:{alert.source_id}:{alert.dedup_key}"[:200]
+    with transaction.atomic():
+        candidate = ProblemCandidate.objects.select_for_update().filter(key=key).first()
+        if candidate is not None:
+            if candidate.status == CandidateStatus.PROPOSED and count > candidate.alert_count:
+                ProblemCandidate.objects.filter(pk=candidate.pk).update(
+                    alert_count=count, last_seen_at=alert.last_seen_at
+                )
+            return candidate
+        group = alert.group
+        what = alert.check_name or alert.dedup_key
+        where = alert.ci.name if alert.ci_id else alert.resource
+        candidate = ProblemCandidate.objects.create(
+            key=key,
+            rule=CandidateRule.EVENTS,
+            title=f"Repeated alert: {what} on {where}"[:200],
+            explanation=(
+                f"The alert {what} on {where} fired {count} times since {alert.first_seen_at:%Y-%m-%d %H:%M}"
+                + (f": {alert.message}" if alert.message else ".")
+            ),
+            ci=alert.ci,
+            service=group.service if group is not None else None,
+            alert=alert,
+            alert_count=count,
+            first_seen_at=alert.first_seen_at,
+            last_seen_at=alert.last_seen_at,
+        )
+        incident = group.incident if group is not None else None
+        if incident is not None:
+            candidate.incidents.add(incident)
+            ProblemCandidate.objects.filter(pk=candidate.pk).update(incident_count=1)
+            candidate.incident_count = 1
+        _tell_managers(candidate)
+        return candidate
+
+
+def _check_manager(actor) -> None:
+    if not roles.has_role(actor, *services.PROBLEM_MANAGER_ROLES):
+        from django.core.exceptions import PermissionDenied
+
+        raise PermissionDenied("Only a manager or an admin accepts or dismisses proposed problems.")
+
+
+@transaction.atomic
+def candidate_accept(*, candidate: ProblemCandidate, actor, fields: dict | None = None) -> Problem:
+    """Accept a proposed problem: a problem is raised (source: recurring incidents or repeated events)
+    with the candidate's incidents linked as caused by it."""
+    _check_manager(actor)
+    locked = ProblemCandidate.objects.select_for_update().get(pk=candidate.pk)
+    if locked.status != CandidateStatus.PROPOSED:
+        raise ConflictError(
+            f"This candidate is already {locked.get_status_display().lower()}.", status=locked.status
+        )
+    fields = dict(fields or {})
+    fields.setdefault("title", locked.title)
+    fields.setdefault("description", locked.explanation)
+    fields.setdefault(
+        "source",
+        Source.EVENT_REPETITION if locked.rule == CandidateRule.EVENTS else Source.RECURRING_INCIDENTS,
+    )
+    if locked.category_id and "category" not in fields and locked.category.parent_id is None:
+        fields["category"] = locked.category
+    scope = [ci for ci in (locked.ci, locked.service) if ci is not None]
+    fields.setdefault("cis", [ci for ci in scope if not ci.ci_class.is_service])
+    fields.setdefault("services", [ci for ci in scope if ci.ci_class.is_service])
+    fields.setdefault("problem_manager", actor)
+    problem = services.problem_create(actor=actor, fields=fields, incidents=list(locked.incidents.all()))
+    locked.status = CandidateStatus.ACCEPTED
+    locked.problem = problem
+    locked.decided_by = actor
+    locked.decided_at = timezone.now()
+    locked.version += 1
+    locked.save()
+    services._note(problem, actor, f"Raised from a proposed problem: {locked.explanation}")
+    return problem
+
+
+@transaction.atomic
+def candidate_dismiss(*, candidate: ProblemCandidate, actor, reason: str) -> ProblemCandidate:
+    """Dismiss a proposed problem: this group is never proposed again."""
+    _check_manager(actor)
+    if not reason.strip():
+        raise ValidationError({"reason": "Say why it is not a problem (others will read it)."})
+    locked = ProblemCandidate.objects.select_for_update().get(pk=candidate.pk)
+    if locked.status != CandidateStatus.PROPOSED:
+        raise ConflictError(
+            f"This candidate is already {locked.get_status_display().lower()}.", status=locked.status
+        )
+    locked.status = CandidateStatus.DISMISSED
+    locked.decided_by = actor
+    locked.decided_at = timezone.now()
+    locked.dismiss_reason = reason.strip()[:500]
+    locked.version += 1
+    locked.save()
+    return locked

@@ -1,0 +1,96 @@
+"""FilterSets of problem management, shared by the pages and the API (``?status=new&min_risk=12``)."""
+
+from __future__ import annotations
+
+import django_filters
+from django.utils import timezone
+
+from configuration.models import ConfigurationItem
+from itsm.filters import RecordFilterSet
+from people.models import SupportGroup
+from problems.choices import (
+    KE_OPEN_STATUSES,
+    OPEN_STATUSES,
+    CandidateRule,
+    CandidateStatus,
+    ImprovementStatus,
+    KnownErrorStatus,
+    Source,
+    Status,
+)
+from problems.models import Improvement, KnownError, Problem, ProblemCandidate
+
+
+class ProblemFilterSet(RecordFilterSet):
+    status = django_filters.MultipleChoiceFilter(choices=Status.choices, distinct=False)
+    open = django_filters.BooleanFilter(method="filter_open", label="Open only")
+    source = django_filters.ChoiceFilter(choices=Source.choices)
+    group = django_filters.ModelChoiceFilter(
+        field_name="assignment_group", queryset=SupportGroup.objects.filter(is_active=True), label="Group"
+    )
+    ci = django_filters.ModelChoiceFilter(
+        field_name="cis", queryset=ConfigurationItem.objects.all(), label="Affected CI", distinct=True
+    )
+    service = django_filters.ModelChoiceFilter(
+        field_name="services",
+        queryset=ConfigurationItem.objects.filter(ci_class__is_service=True),
+        label="Service",
+        distinct=True,
+    )
+    min_risk = django_filters.NumberFilter(field_name="risk", lookup_expr="gte", label="Risk at least")
+
+    class Meta:
+        model = Problem
+        fields = ["q", "status", "open", "source", "group", "ci", "service", "min_risk"]
+
+    def filter_open(self, queryset, name, value):
+        if value is None:
+            return queryset
+        return (
+            queryset.filter(status__in=OPEN_STATUSES) if value else queryset.exclude(status__in=OPEN_STATUSES)
+        )
+
+
+class KnownErrorFilterSet(RecordFilterSet):
+    status = django_filters.MultipleChoiceFilter(choices=KnownErrorStatus.choices, distinct=False)
+    open = django_filters.BooleanFilter(method="filter_open", label="Open only")
+    published = django_filters.BooleanFilter(field_name="publish_to_portal", label="Published")
+    ci = django_filters.ModelChoiceFilter(
+        field_name="cis", queryset=ConfigurationItem.objects.all(), label="Faulty CI", distinct=True
+    )
+    due = django_filters.BooleanFilter(method="filter_due", label="Re-assessment due")
+
+    class Meta:
+        model = KnownError
+        fields = ["q", "status", "open", "published", "ci", "due"]
+
+    def filter_open(self, queryset, name, value):
+        if value is None:
+            return queryset
+        return (
+            queryset.filter(status__in=KE_OPEN_STATUSES)
+            if value
+            else queryset.exclude(status__in=KE_OPEN_STATUSES)
+        )
+
+    def filter_due(self, queryset, name, value):
+        if not value:
+            return queryset
+        return queryset.filter(status__in=KE_OPEN_STATUSES, next_reassessment_on__lte=timezone.localdate())
+
+
+class CandidateFilterSet(django_filters.FilterSet):
+    status = django_filters.ChoiceFilter(choices=CandidateStatus.choices)
+    rule = django_filters.ChoiceFilter(choices=CandidateRule.choices)
+
+    class Meta:
+        model = ProblemCandidate
+        fields = ["status", "rule"]
+
+
+class ImprovementFilterSet(django_filters.FilterSet):
+    status = django_filters.ChoiceFilter(choices=ImprovementStatus.choices)
+
+    class Meta:
+        model = Improvement
+        fields = ["status", "owner", "problem", "known_error"]
