@@ -5,8 +5,8 @@ from __future__ import annotations
 from django.contrib import admin, messages
 
 from events import services
-from events.models import Check, EventSource, MaintenanceWindow, Rule
-from itsm.admin import RecordAdmin
+from events.models import Check, EventSource, MaintenanceWindow, Rule, Storm
+from itsm.admin import ReadOnlyAdmin, RecordAdmin
 
 
 @admin.register(EventSource)
@@ -79,3 +79,11 @@ class CheckAdmin(RecordAdmin):
     autocomplete_fields = ["ci"]
     list_select_related = ["ci"]
     readonly_fields = ["last_run_at", "last_ok", "last_result", "last_duration_ms"]
+
+
+@admin.register(Storm)
+class StormAdmin(ReadOnlyAdmin):
+    list_display = ["source", "started_at", "ended_at", "peak_per_minute", "events", "group"]
+    list_filter = ["source"]
+    list_select_related = ["source", "group"]
+    date_hierarchy = "started_at"

@@ -14,13 +14,15 @@ from django.db import IntegrityError, connection, transaction
 from configuration.models import ConfigurationItem
 from configuration.queries import impact_analysis
 from events.choices import SEVERITY_RANK, URGENCY_FOR_SEVERITY, AlertState, Classification, Severity
-from events.models import Alert, AlertGroup, MaintenanceWindow
+from events.models import Alert, AlertGroup, MaintenanceWindow, Storm
 from events.pipeline import BatchResult, Touched
 from incidents import services as incident_services
 from incidents.choices import OPEN_STATUSES, Channel, ResolutionCode
 from itsm import notifications
 
 logger = logging.getLogger(__name__)
+
+NOTE_LINES = 20  # alerts listed in one work note
 
 
 # -- maintenance ----------------------------------------------------------------------------------
@@ -82,18 +84,49 @@ def _group_get_or_create(anchor: str, defaults: dict) -> tuple[AlertGroup, bool]
         return AlertGroup.objects.get(anchor=anchor, state=AlertState.OPEN), False
 
 
+def _storm_groups(alerts: list[Touched], storms: dict, now, result: BatchResult) -> dict[int, AlertGroup]:
+    """Storm mode: each new alert of a storming source joins its storm's one group (opened by the
+    first, its probable cause), with no CMDB walk. Returns {alert id: group}."""
+    found: dict[int, AlertGroup] = {}
+    by_storm: dict[int, AlertGroup] = {}
+    for alert in sorted(alerts, key=lambda a: a.id):
+        storm = storms[alert.source_id]
+        group = by_storm.get(storm.pk)
+        if group is None:
+            group, created = _group_get_or_create(
+                f"storm:{storm.pk}",
+                {
+                    "title": f"Event storm from {storm.source.name}"[:300],
+                    "severity": alert.severity,
+                    "opened_at": now,
+                    "last_alert_at": now,
+                    "probable_cause_id": alert.id,
+                },
+            )
+            if created:
+                result.groups_opened += 1
+                Storm.objects.filter(pk=storm.pk).update(group=group)
+            by_storm[storm.pk] = group
+        found[alert.id] = group
+    return found
+
+
 def correlate(
     new_alerts: list[Touched],
     cis: dict[int, ConfigurationItem],
     windows: Maintenance,
     now,
     result: BatchResult,
+    storms: dict | None = None,
 ) -> dict[int, AlertGroup]:
     """Put each new alert in a group: its CI's open group; else, through the CMDB, the group of the
     nearest CI it depends on that has an open group or a new alert in this batch (as a symptom); else
     a new group with this alert as the probable cause. Causes are grouped before their symptoms, so
-    the order of events inside a batch does not matter."""
-    alerts = sorted(new_alerts, key=lambda a: (_anchor(a), a.id))
+    the order of events inside a batch does not matter. Alerts of a source in storm mode (``storms``:
+    source id -> open storm) join the storm's group instead."""
+    storms = storms or {}
+    stormy = _storm_groups([a for a in new_alerts if a.source_id in storms], storms, now, result)
+    alerts = sorted((a for a in new_alerts if a.id not in stormy), key=lambda a: (_anchor(a), a.id))
     own: dict[str, AlertGroup] = {
         group.anchor: group
         for group in AlertGroup.objects.filter(state=AlertState.OPEN, anchor__in={_anchor(a) for a in alerts})
@@ -164,7 +197,9 @@ def correlate(
         else:
             own[anchor] = group
             assignments[alert.id] = (group, True)
-    for alert in alerts:
+    for alert_id, group in stormy.items():
+        assignments[alert_id] = (group, False)
+    for alert in new_alerts:
         alert.group_id = assignments[alert.id][0].pk
     if assignments:
         ids = sorted(assignments)
@@ -187,9 +222,12 @@ def handle(
     windows: Maintenance,
     now,
     result: BatchResult,
+    storms: dict | None = None,
 ) -> None:
     """Per class: exception -> one incident per group (or a work note on its open incident); warning
-    -> tell the CI's owner group once per alert; informational alerts do not exist (recorded only)."""
+    -> tell the CI's owner group once per alert (not during a storm of its source: the storm notice
+    said it); informational alerts do not exist (recorded only)."""
+    storms = storms or {}
     by_group: dict[int, list[Touched]] = defaultdict(list)
     for alert in touched.values():
         if alert.group_id is not None:
@@ -238,6 +276,7 @@ def handle(
         if a.inserted
         and a.classification == Classification.WARNING
         and a.ci_id in cis
+        and a.source_id not in storms
         and not windows.covers(a.ci_id)
         and not (a.group_id in groups and groups[a.group_id].is_silenced(now))
     ]
@@ -311,8 +350,10 @@ def _note_joined(group: AlertGroup, joined: list[Touched]) -> None:
     lines = [
         f"- {a.severity}: {a.resource} {a.check_name}".rstrip()
         + (" (symptom)" if a.ci_id != group.ci_id else "")
-        for a in joined
+        for a in joined[:NOTE_LINES]
     ]
+    if len(joined) > NOTE_LINES:  # a storm's batch: the note stays readable
+        lines.append(f"- and {len(joined) - NOTE_LINES} more")
     incident_services.incident_comment(
         incident=incident,
         actor=None,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import django_filters
 
 from events.choices import AlertState
-from events.models import Alert, AlertGroup, Check
+from events.models import Alert, AlertGroup, Check, Storm
 
 
 class AlertFilterSet(django_filters.FilterSet):
@@ -28,3 +28,11 @@ class CheckFilterSet(django_filters.FilterSet):
     class Meta:
         model = Check
         fields = ["ci", "kind", "enabled", "last_ok"]
+
+
+class StormFilterSet(django_filters.FilterSet):
+    open = django_filters.BooleanFilter(field_name="ended_at", lookup_expr="isnull", label="Going on now")
+
+    class Meta:
+        model = Storm
+        fields = ["source", "open"]

@@ -85,6 +85,24 @@ class EventSource(Record):
     resolve_incident_on_clear = models.BooleanField(
         default=True, help_text="Resolve the incident when every alert of its group has cleared."
     )
+    storm_threshold_per_minute = models.PositiveIntegerField(
+        default=0,
+        help_text="Above this many events in a minute the source is in storm mode: its new alerts join "
+        "one storm group and operators are told; nothing is refused (0: never).",
+    )
+    storm_quiet_minutes = models.PositiveIntegerField(
+        default=5,
+        validators=[MinValueValidator(1)],
+        help_text="A storm ends after this many minutes without a minute over the threshold.",
+    )
+    storm_notify_group = models.ForeignKey(
+        "people.SupportGroup",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="Told when a storm starts and ends (default: the managers).",
+    )
 
     history_exclude = Record.history_exclude | {"token_hash"}
 
@@ -424,3 +442,50 @@ class Check(Record):
         error = target_error(self.kind, self.target)
         if error:
             raise ValidationError({"target": error})
+
+
+class EventRate(models.Model):
+    """Events received from a source in one minute, counted by processing for sources with a storm
+    threshold (one upsert per batch); storm detection reads it. Expired with the raw events."""
+
+    source = models.ForeignKey(EventSource, on_delete=models.CASCADE, related_name="+")
+    minute = models.DateTimeField()
+    events = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["source", "minute"], name="events_rate_one_per_minute")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source_id} {self.minute:%Y-%m-%d %H:%M}: {self.events}"
+
+
+class Storm(models.Model):
+    """A period in which a source sent more events a minute than its ``storm_threshold_per_minute``:
+    its new alerts join one storm group instead of one group each, and operators are told when it
+    starts and ends. Ends ``storm_quiet_minutes`` after the last busy minute."""
+
+    source = models.ForeignKey(EventSource, on_delete=models.CASCADE, related_name="storms")
+    started_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True, blank=True)
+    last_busy_at = models.DateTimeField(help_text="The end of the last minute over the threshold.")
+    peak_per_minute = models.PositiveIntegerField(default=0)
+    events = models.PositiveIntegerField(default=0, help_text="Events received from the source during it.")
+    group = models.ForeignKey(AlertGroup, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    objects = RecordQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source"], condition=Q(ended_at__isnull=True), name="events_storm_one_open_per_source"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Storm from {self.source} since {self.started_at:%Y-%m-%d %H:%M}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("events:console")

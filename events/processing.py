@@ -13,7 +13,7 @@ from django.db import OperationalError, connection, transaction
 from django.utils import timezone
 
 from configuration.models import ConfigurationItem
-from events import conf
+from events import conf, storm
 from events.choices import Classification, EventState, RawEventOutcome, SourceKind
 from events.correlation import Maintenance, correlate, handle, handle_clears
 from events.models import Alert, Event, EventSource, RawEvent
@@ -139,6 +139,7 @@ def process_batch(
             outcomes[item.raw.pk] = (RawEventOutcome.DROPPED, f"Dropped by rule {item.rule_id}.")
             result.dropped += 1
     kept = [item for item in items if not item.dropped]
+    storms = storm.observe(items, now)
     touched, closed = _write_alerts(kept, result)
     _write_events(kept)
     result.events = len(kept)
@@ -148,8 +149,8 @@ def process_batch(
     windows = Maintenance(now)
     new_alerts = [alert for alert in touched.values() if alert.group_id is None]
     cis = {item.ci.pk: item.ci for item in kept if item.ci is not None}
-    groups = correlate(new_alerts, cis, windows, now, result)
-    handle(touched, groups, cis, windows, now, result)
+    groups = correlate(new_alerts, cis, windows, now, result, storms)
+    handle(touched, groups, cis, windows, now, result, storms)
     handle_clears(closed, now, result)
     return result
 

@@ -21,3 +21,4 @@ def register() -> None:
         )
     )
     registry.add_notification_kind("events.warning", "Monitoring warning on a CI your group owns")
+    registry.add_notification_kind("events.storm", "An event source floods (storm mode starts or ends)")

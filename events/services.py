@@ -60,7 +60,9 @@ def source_create(*, actor, fields: dict) -> tuple[EventSource, str]:
     source.set_token(token)
     source.full_clean()
     source.save()
-    changes = {k: {"old": None, "new": v} for k, v in fields.items() if v not in (None, "", [], {})}
+    changes = {
+        k: {"old": None, "new": getattr(v, "pk", v)} for k, v in fields.items() if v not in (None, "", [], {})
+    }
     kernel.history_record(instance=source, actor=actor, action=ChangeRecord.Action.CREATE, changes=changes)
     return source, token
 

@@ -18,10 +18,14 @@ def process_raw_events(raw_ids: list[int]) -> dict:
 
 @shared_task(ignore_result=True)
 def sweep_unprocessed() -> int:
-    """Beat: process raw events no task took (e.g. accepted while the broker was down)."""
+    """Beat: process raw events no task took (e.g. accepted while the broker was down), and end the
+    storms that are over."""
     from events.services import sweep_unprocessed as sweep
+    from events.storm import end_quiet
 
-    return sweep()
+    done = sweep()
+    end_quiet()  # storms whose source has calmed down (also checked when the source sends again)
+    return done
 
 
 @shared_task(ignore_result=True)

@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.views import View
 from django.views.generic import TemplateView
 
-from events import queries, services
+from events import queries, services, storm
 from events.models import AlertGroup
 from incidents.models import Incident
 from itsm.exceptions import ConflictError
@@ -29,6 +29,7 @@ class Console(RoleRequiredMixin, TemplateView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context["groups"] = list(queries.open_groups(self.request.user)[: queries.CONSOLE_GROUPS])
+        context["storms"] = list(storm.open_storms())
         context["now"] = timezone.now()
         return context
 
@@ -75,5 +76,6 @@ class GroupAction(RoleRequiredMixin, View):
             messages.success(request, done)
         if request.htmx:
             groups = list(queries.open_groups(request.user)[: queries.CONSOLE_GROUPS])
-            return render(request, "events/partials/groups.html", {"groups": groups, "now": timezone.now()})
+            context = {"groups": groups, "storms": list(storm.open_storms()), "now": timezone.now()}
+            return render(request, "events/partials/groups.html", context)
         return redirect("events:console")

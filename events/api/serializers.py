@@ -8,7 +8,7 @@ from rest_framework import serializers
 from configuration.models import CIClass, ConfigurationItem
 from events.checks import target_error
 from events.choices import CheckKind, Classification, EventState, Severity, SourceKind
-from events.models import Alert, AlertGroup, Check, EventSource, MaintenanceWindow, Rule
+from events.models import Alert, AlertGroup, Check, EventSource, MaintenanceWindow, Rule, Storm
 from itsm.api.serializers import RecordSerializer
 
 
@@ -158,6 +158,9 @@ class EventSourceSerializer(RecordSerializer):
             "max_batch_size",
             "rate_limit_per_minute",
             "resolve_incident_on_clear",
+            "storm_threshold_per_minute",
+            "storm_quiet_minutes",
+            "storm_notify_group",
             "version",
             "created_at",
             "updated_at",
@@ -348,3 +351,22 @@ class CheckSerializer(RecordSerializer):
         if timeout and interval and timeout >= interval:
             raise serializers.ValidationError({"timeout_seconds": "Must be shorter than interval_seconds."})
         return attrs
+
+
+class StormSerializer(serializers.ModelSerializer):
+    source_name = serializers.CharField(source="source.name", read_only=True)
+
+    class Meta:
+        model = Storm
+        fields = [
+            "id",
+            "source",
+            "source_name",
+            "started_at",
+            "ended_at",
+            "last_busy_at",
+            "peak_per_minute",
+            "events",
+            "group",
+        ]
+        read_only_fields = fields

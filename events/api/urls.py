@@ -1,7 +1,7 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from events.api import checks, views
+from events.api import checks, storms, views
 
 router = SimpleRouter()
 router.register("alerts", views.AlertViewSet, basename="alert")
@@ -9,6 +9,7 @@ router.register("groups", views.AlertGroupViewSet, basename="alertgroup")
 router.register("sources", views.EventSourceViewSet, basename="eventsource")
 router.register("rules", views.RuleViewSet, basename="rule")
 router.register("checks", checks.CheckViewSet, basename="check")
+router.register("storms", storms.StormViewSet, basename="storm")
 router.register("maintenance-windows", views.MaintenanceWindowViewSet, basename="maintenancewindow")
 
 app_name = "events-api"

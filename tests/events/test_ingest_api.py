@@ -266,9 +266,10 @@ def test_admin_pages_for_sources_rules_and_windows(client_as, admin_user):
         is_staff=True, is_superuser=True
     )
     client = client_as(admin_user)
-    for name in ("eventsource", "rule", "maintenancewindow"):
+    for name in ("eventsource", "rule", "maintenancewindow", "check"):
         assert client.get(f"/admin/events/{name}/").status_code == 200
         assert client.get(f"/admin/events/{name}/add/").status_code == 200
+    assert client.get("/admin/events/storm/").status_code == 200
     response = client.post(
         "/admin/events/eventsource/add/",
         {
@@ -281,6 +282,8 @@ def test_admin_pages_for_sources_rules_and_windows(client_as, admin_user):
             "max_batch_size": 100,
             "rate_limit_per_minute": 0,
             "resolve_incident_on_clear": "on",
+            "storm_threshold_per_minute": 0,
+            "storm_quiet_minutes": 5,
         },
         follow=True,
     )
