@@ -260,3 +260,11 @@ class DismissForm(forms.Form):
 
 class AcceptForm(forms.Form):
     candidate = forms.IntegerField(widget=forms.HiddenInput)
+
+
+class ProblemKnownErrorForm(KnownErrorWithWorkaroundForm):
+    """Recording a known error from a problem's page: title and root cause default to the problem's."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("from_problem", True)
+        super().__init__(*args, **kwargs)

@@ -212,7 +212,7 @@ class ProblemDetail(ActionsMixin, RecordDetailView):
         "link": f.LinkIncidentsForm,
         "workaround": f.WorkaroundForm,
         "review": f.ReviewForm,
-        "known_error": f.KnownErrorWithWorkaroundForm,
+        "known_error": f.ProblemKnownErrorForm,
         "improvement": f.ImprovementForm,
         "resolve_incidents": f.VersionedForm,
     }
@@ -226,10 +226,6 @@ class ProblemDetail(ActionsMixin, RecordDetailView):
         open_action = kwargs.get("open_action", "")
         bound = kwargs.get("action_form")
         forms = self.action_forms(problem, bound, open_action)
-        if not (bound is not None and open_action == "known_error"):
-            forms["known_error"] = f.styled(
-                f.KnownErrorWithWorkaroundForm(from_problem=True, auto_id="known_error_%s")
-            )
         moves = []
         for target in sorted(TRANSITIONS[problem.status]):
             form = (
@@ -298,7 +294,7 @@ class ProblemDetail(ActionsMixin, RecordDetailView):
         return "Workaround reviewed.", None
 
     def do_known_error(self, problem, data):
-        form = f.KnownErrorWithWorkaroundForm(data={})
+        form = f.ProblemKnownErrorForm(data={})
         form.cleaned_data = data
         known_error = services.known_error_create(
             actor=self.request.user,

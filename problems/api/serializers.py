@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from configuration.api.serializers import CISummarySerializer
 from configuration.models import ConfigurationItem
 from incidents.api.serializers import StrictFieldsMixin
 from incidents.models import Category, Incident
@@ -43,12 +44,6 @@ def choice(choices, **kwargs) -> serializers.CharField:
 
 def shown(choices) -> serializers.CharField:
     return serializers.CharField(read_only=True, help_text="; ".join(f"{v}: {label}" for v, label in choices))
-
-
-class CISummarySerializer(serializers.Serializer):
-    id = serializers.IntegerField(read_only=True)
-    number = serializers.CharField(read_only=True)
-    name = serializers.CharField(read_only=True)
 
 
 class RiskLevelSerializer(serializers.ModelSerializer):

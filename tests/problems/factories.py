@@ -14,7 +14,9 @@ def level(scale: str, value: int) -> RiskLevel:
     return RiskLevel.objects.get(scale=scale, value=value)
 
 
-def make_problem(actor=None, *, impact: int | None = None, probability: int | None = None, incidents=(), **fields):
+def make_problem(
+    actor=None, *, impact: int | None = None, probability: int | None = None, incidents=(), **fields
+):
     if actor is None:
         actor = UserFactory(roles=[roles.AGENT])
     fields.setdefault("title", "Mail server drops connections under load")
@@ -42,5 +44,9 @@ def make_known_error(actor=None, *, cis=(), services_=(), category=None, workaro
         fields["services"] = list(services_)
     if category is not None:
         fields["category"] = category
-    steps = {"title": "Reconnect", "symptoms": fields["symptoms"], "steps": "Quit and restart the VPN client."}
+    steps = {
+        "title": "Reconnect",
+        "symptoms": fields["symptoms"],
+        "steps": "Quit and restart the VPN client.",
+    }
     return services.known_error_create(actor=actor, fields=fields, workaround=steps if workaround else None)

@@ -64,7 +64,9 @@ def test_allowed_path_through_the_lifecycle_with_its_rules(agent):
     with pytest.raises(ValidationError) as notes:
         services.problem_transition(problem=problem, actor=agent, to=Status.RESOLVED)
     assert "notes" in notes.value.message_dict
-    problem = services.problem_transition(problem=problem, actor=agent, to=Status.RESOLVED, notes="Pool raised")
+    problem = services.problem_transition(
+        problem=problem, actor=agent, to=Status.RESOLVED, notes="Pool raised"
+    )
     assert problem.resolved_at is not None and problem.resolved_by == agent
     with pytest.raises(ValidationError) as why:
         services.problem_transition(problem=problem, actor=agent, to=Status.UNDER_INVESTIGATION)
@@ -78,7 +80,9 @@ def test_allowed_path_through_the_lifecycle_with_its_rules(agent):
     with pytest.raises(ConflictError):
         services.problem_update(problem=problem, actor=agent, changes={"title": "x"})
     kinds = list(
-        TimelineEntry.objects.filter(object_id=problem.pk, kind="status_change").values_list("body", flat=True)
+        TimelineEntry.objects.filter(object_id=problem.pk, kind="status_change").values_list(
+            "body", flat=True
+        )
     )
     assert len(kinds) == 5
 
@@ -166,7 +170,9 @@ def test_resolving_a_problem_informs_its_open_incidents_and_resolves_those_it_ca
     assert related.status == IncidentStatus.IN_PROGRESS or related.status == IncidentStatus.NEW
     public = TimelineEntry.objects.filter(object_id=related.pk, visibility="public", body__contains="Patched")
     assert public.exists()
-    assert TimelineEntry.objects.filter(object_id=caused.pk, kind="status_change", body__contains="Patched").exists()
+    assert TimelineEntry.objects.filter(
+        object_id=caused.pk, kind="status_change", body__contains="Patched"
+    ).exists()
 
 
 def test_resolving_without_resolving_incidents_then_in_one_action(agent):
@@ -217,10 +223,14 @@ def test_known_error_needs_symptoms_and_publishing_needs_text_and_a_manager(agen
         )
     assert "publish_to_portal" in who.value.message_dict
     with pytest.raises(ValidationError) as text:
-        services.known_error_update(known_error=known_error, actor=manager, changes={"publish_to_portal": True})
+        services.known_error_update(
+            known_error=known_error, actor=manager, changes={"publish_to_portal": True}
+        )
     assert "public_text" in text.value.message_dict
     published = services.known_error_update(
-        known_error=known_error, actor=manager, changes={"publish_to_portal": True, "public_text": "Restart the VPN."}
+        known_error=known_error,
+        actor=manager,
+        changes={"publish_to_portal": True, "public_text": "Restart the VPN."},
     )
     assert published.publish_to_portal
 
@@ -242,13 +252,19 @@ def test_applying_a_workaround_links_records_and_refuses_twice(agent):
     incident = make_incident(agent)
     use = services.workaround_apply(known_error=known_error, incident=incident, actor=agent)
     assert use.applied_by == agent and use.outcome == Outcome.PENDING and use.workaround is not None
-    assert RecordLink.objects.filter(kind="workaround", source_id=incident.pk, target_id=known_error.pk).exists()
-    assert TimelineEntry.objects.filter(object_id=incident.pk, kind="work_note", body__contains=known_error.number)
+    assert RecordLink.objects.filter(
+        kind="workaround", source_id=incident.pk, target_id=known_error.pk
+    ).exists()
+    assert TimelineEntry.objects.filter(
+        object_id=incident.pk, kind="work_note", body__contains=known_error.number
+    )
     with pytest.raises(ConflictError):
         services.workaround_apply(known_error=known_error, incident=incident, actor=agent)
     resolve_incident(incident, agent)
     with pytest.raises(ConflictError):
-        services.workaround_apply(known_error=known_error, incident=make_incident_resolved(agent), actor=agent)
+        services.workaround_apply(
+            known_error=known_error, incident=make_incident_resolved(agent), actor=agent
+        )
 
 
 def make_incident_resolved(agent):
@@ -309,8 +325,15 @@ def test_fix_proposal_is_structured_and_moves_the_known_error(agent):
 
 def test_reassessment_schedule_tells_owners_once_however_often_it_runs(agent):
     owner = UserFactory(roles=[roles.AGENT])
-    due = make_known_error(agent, owner=owner, next_reassessment_on=timezone.localdate() - datetime.timedelta(days=1))
-    make_known_error(agent, owner=owner, title="Later", next_reassessment_on=timezone.localdate() + datetime.timedelta(days=5))
+    due = make_known_error(
+        agent, owner=owner, next_reassessment_on=timezone.localdate() - datetime.timedelta(days=1)
+    )
+    make_known_error(
+        agent,
+        owner=owner,
+        title="Later",
+        next_reassessment_on=timezone.localdate() + datetime.timedelta(days=5),
+    )
     retired = make_known_error(agent, owner=owner, title="Old", next_reassessment_on=timezone.localdate())
     services.known_error_transition(known_error=retired, actor=agent, to="retired", reason="Gone")
     assert services.reassessments_due() == 1
@@ -334,7 +357,9 @@ def test_reassessment_record_snapshots_effectiveness_and_schedules_the_next(agen
     assert record.workaround_effectiveness == 1 and record.uses_counted == 1
     known_error.refresh_from_db()
     assert known_error.next_reassessment_on == timezone.localdate() + datetime.timedelta(days=90)
-    services.reassessment_record(known_error=known_error, actor=agent, impact="None any more", decision="retire")
+    services.reassessment_record(
+        known_error=known_error, actor=agent, impact="None any more", decision="retire"
+    )
     known_error.refresh_from_db()
     assert known_error.status == KnownErrorStatus.RETIRED and known_error.next_reassessment_on is None
 
@@ -362,7 +387,9 @@ def test_improvement_register_entry_from_a_problem(agent):
 def test_known_error_visibility(agent, end_user):
     hidden = make_known_error(agent)
     shown = make_known_error(agent, title="Printer jams", publish_to_portal=False)
-    KnownError.objects.filter(pk=shown.pk).update(publish_to_portal=True, public_text="Open tray 2 and remove paper.")
+    KnownError.objects.filter(pk=shown.pk).update(
+        publish_to_portal=True, public_text="Open tray 2 and remove paper."
+    )
     assert list(KnownError.objects.visible_to(end_user)) == [KnownError.objects.get(pk=shown.pk)]
     assert Problem.objects.visible_to(end_user).count() == 0
     published = queries.published_known_errors(end_user, "printer")
