@@ -33,6 +33,7 @@ from incidents.choices import (
 )
 from incidents.models import (
     AssignmentHop,
+    Category,
     Incident,
     IntakeQuestion,
     PostIncidentReview,
@@ -47,6 +48,8 @@ from itsm import history, notifications, roles
 from itsm import services as kernel
 from itsm.exceptions import ConflictError, StaleVersion, TransitionNotAllowed
 from itsm.models import Attachment, ChangeRecord, TimelineEntry
+from itsm.refcache import ReferenceCache
+from people.models import SupportGroup
 
 # Fields an agent edits directly (everything else changes through an action below).
 EDITABLE_FIELDS = (
@@ -74,12 +77,21 @@ DEFAULT_UPDATE_CADENCE_MINUTES = 30
 # -- helpers --------------------------------------------------------------------------------------
 
 
+def _load_matrix() -> dict[tuple[int, int], int]:
+    return {
+        (impact, urgency): priority
+        for impact, urgency, priority in PriorityMatrixEntry.objects.values_list(
+            "impact", "urgency", "priority"
+        )
+    }
+
+
+_matrix = ReferenceCache("priority-matrix", _load_matrix).follow([PriorityMatrixEntry])
+
+
 def priority_for(impact: int, urgency: int) -> int:
     """The priority the matrix gives an impact and urgency (the shipped matrix if a cell is missing)."""
-    cell = PriorityMatrixEntry.objects.filter(impact=impact, urgency=urgency).values_list(
-        "priority", flat=True
-    )
-    found = cell.first()
+    found = _matrix.get().get((impact, urgency))
     if found is not None:
         return found
     if (impact, urgency) not in DEFAULT_MATRIX:
@@ -194,6 +206,29 @@ def _check_classification(category, subcategory, service) -> None:
 # -- routing and intake ---------------------------------------------------------------------------
 
 
+def _load_routing_rules() -> list[RoutingRule]:
+    return list(
+        RoutingRule.objects.filter(is_active=True, assignment_group__is_active=True)
+        .select_related("assignment_group")
+        .order_by("order", "pk")
+    )
+
+
+_routing_rules = ReferenceCache("routing-rules", _load_routing_rules).follow([RoutingRule, SupportGroup])
+
+
+def _load_intake_questions() -> dict[int, list[IntakeQuestion]]:
+    by_category: dict[int, list[IntakeQuestion]] = {}
+    for question in IntakeQuestion.objects.filter(is_active=True).select_related("category"):
+        by_category.setdefault(question.category_id, []).append(question)
+    return by_category
+
+
+_intake_questions = ReferenceCache("intake-questions", _load_intake_questions).follow(
+    [IntakeQuestion, Category]
+)
+
+
 @dataclass(frozen=True)
 class Route:
     group: Any
@@ -207,9 +242,7 @@ def route(*, category=None, subcategory=None, service=None, cis=(), text: str = 
     for ci in cis:
         class_ids.update(cls.pk for cls in ci.ci_class.lineage())
     words = text.lower()
-    for rule in RoutingRule.objects.filter(is_active=True, assignment_group__is_active=True).select_related(
-        "assignment_group"
-    ):
+    for rule in _routing_rules.get():
         if rule.category_id and rule.category_id not in categories:
             continue
         if rule.service_id and (service is None or rule.service_id != service.pk):
@@ -228,7 +261,8 @@ def intake_questions(category=None, subcategory=None) -> list[IntakeQuestion]:
     ids = [c.pk for c in (category, subcategory) if c is not None]
     if not ids:
         return []
-    questions = IntakeQuestion.objects.filter(category_id__in=ids, is_active=True).select_related("category")
+    by_category = _intake_questions.get()
+    questions = [question for pk in ids for question in by_category.get(pk, ())]
     return sorted(questions, key=lambda q: (q.category.parent_id is not None, q.order, q.pk))
 
 
@@ -270,6 +304,8 @@ def suggested_fixes(questions: list[IntakeQuestion], answers: list[dict]) -> lis
 
 
 # -- create and edit ------------------------------------------------------------------------------
+
+_RELATIONS = [field for field in Incident._meta.get_fields() if field.is_relation and field.concrete]
 
 
 @transaction.atomic
@@ -326,16 +362,19 @@ def incident_create(
     incident.is_security = bool(is_security)
     if assignee is not None:
         incident.responded_at = now
-    incident.full_clean(exclude=["cis", "watchers"])
+    # Relations arrive as instances the caller already checked (serializer, form or service), and
+    # the number comes from a sequence on save: no existence or uniqueness queries here.
+    incident.full_clean(exclude=[field.name for field in _RELATIONS], validate_unique=False)
     incident.save()
+    watcher_list = list(watchers)
     if cis:
         incident.cis.set(cis)
-    watcher_list = list(watchers)
     if watcher_list:
         incident.watchers.set(watcher_list)
+    known = {"cis": sorted(ci.pk for ci in cis), "watchers": sorted(user.pk for user in watcher_list)}
     changes = {
         key: {"old": None, "new": value}
-        for key, value in history.snapshot(incident).items()
+        for key, value in history.snapshot(incident, known=known).items()
         if value not in (None, "", [], {}, False, 0)
     }
     kernel.history_record(instance=incident, actor=actor, action=ChangeRecord.Action.CREATE, changes=changes)

@@ -15,6 +15,7 @@ from django.dispatch import receiver
 from incidents.choices import OPEN_STATUSES, Status
 from incidents.models import Incident
 from incidents.signals import incident_changed
+from itsm.queries import in_batches
 from itsm.registry import Panel, registry
 from servicelevels import registry as sla_registry
 from servicelevels.models import ClockState, Target
@@ -49,8 +50,8 @@ def facts_of(incident: Incident) -> Facts:
     )
 
 
-def sync(incident: Incident, reason: str = "") -> None:
-    clocks = sync_clocks(record=incident, facts=facts_of(incident), reason=reason)
+def sync(incident: Incident, reason: str = "", *, new: bool = False) -> None:
+    clocks = sync_clocks(record=incident, facts=facts_of(incident), reason=reason, new=new)
     deadlines = {Target.RESPONSE: None, Target.RESOLUTION: None}
     for clock in clocks:
         if clock.target in deadlines and clock.state == ClockState.RUNNING:
@@ -109,7 +110,7 @@ def _on_change(sender, incident, actor, fields, **kwargs):
     reason = ""
     if {"priority", "service", "category", "subcategory"} & set(fields):
         reason = "priority, service or category changed"
-    sync(incident, reason=reason)
+    sync(incident, reason=reason, new="created" in fields)
 
 
 # -- what the engine calls back -----------------------------------------------------------------
@@ -193,7 +194,7 @@ def likely_breaches(items, now) -> dict:
 def _load_demo() -> str:
     """After the incident demo: clocks recomputed from each demo incident's back-dated history."""
     rows = Incident.objects.select_related("caller", "category", "subcategory")
-    for incident in rows.iterator(chunk_size=200):
+    for incident in in_batches(rows, 200):
         rebuild(incident)
     from servicelevels.models import Clock
 

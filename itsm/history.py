@@ -35,13 +35,19 @@ def tracked_fields(model: type[models.Model]) -> list[models.Field]:
     return fields
 
 
-def snapshot(instance: models.Model, *, fields: list[models.Field] | None = None) -> dict[str, Any]:
-    """The recorded value of every tracked field: FKs as ids, M2M as sorted id lists."""
+def snapshot(
+    instance: models.Model, *, fields: list[models.Field] | None = None, known: dict[str, list] | None = None
+) -> dict[str, Any]:
+    """The recorded value of every tracked field: FKs as ids, M2M as sorted id lists (``known``: the
+    sorted ids of M2M sets the caller has just written, so they are not read back)."""
     data: dict[str, Any] = {}
+    known = known or {}
     for field in fields or tracked_fields(type(instance)):
         if field.many_to_many:
             if instance.pk is None:
                 data[field.name] = []
+            elif field.name in known:
+                data[field.name] = known[field.name]
             else:
                 data[field.name] = sorted(getattr(instance, field.name).values_list("pk", flat=True))
         elif field.is_relation:

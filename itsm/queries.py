@@ -2,12 +2,30 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.http import Http404
 
 from itsm import roles
 from itsm.models import Attachment, ChangeRecord, TimelineEntry
+
+
+def in_batches(queryset: models.QuerySet, size: int = 500) -> Iterator[models.Model]:
+    """Every row of ``queryset`` in primary-key order, read ``size`` rows at a time by keyset (``pk >
+    last``): constant memory over a million rows without a server-side cursor, which the project
+    disables (settings: ``DISABLE_SERVER_SIDE_CURSORS``)."""
+    last = None
+    while True:
+        page = queryset.order_by("pk")
+        if last is not None:
+            page = page.filter(pk__gt=last)
+        rows = list(page[:size])
+        yield from rows
+        if len(rows) < size:
+            return
+        last = rows[-1].pk
 
 
 def _for_record(queryset: models.QuerySet, record: models.Model) -> models.QuerySet:

@@ -113,7 +113,6 @@ def record_update(
     return locked
 
 
-@transaction.atomic
 def timeline_add(
     *,
     record: models.Model,
@@ -132,7 +131,7 @@ def timeline_add(
         raise ValidationError({"kind": f"Unknown kind '{kind}'."})
     if visibility not in TimelineEntry.Visibility.values:
         raise ValidationError({"visibility": f"Unknown visibility '{visibility}'."})
-    entry = TimelineEntry.objects.create(
+    entry = TimelineEntry(
         content_type=ContentType.objects.get_for_model(type(record)),
         object_id=record.pk,
         kind=kind,
@@ -142,7 +141,11 @@ def timeline_add(
         fields=fields,
     )
     people = list(involved)
-    if people:
+    if not people:
+        entry.save()  # one statement: no transaction of its own (a savepoint is two round trips)
+        return entry
+    with transaction.atomic():
+        entry.save()
         entry.involved.set(people)
     return entry
 

@@ -19,11 +19,14 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from itsm import notifications
+from itsm.refcache import ReferenceCache
 from servicelevels import calendars
 from servicelevels.models import (
+    Calendar,
     Clock,
     ClockEvent,
     ClockState,
+    EscalationPolicy,
     EscalationStep,
     EventKind,
     SLAPolicy,
@@ -76,31 +79,22 @@ def matches(
     return not (organisations and facts.organisation_id not in organisations)
 
 
-# Active policies are read once and kept for POLICY_CACHE_SECONDS; any change to a policy in this
-# process clears them at once (signals below), other processes see it within that time.
-POLICY_CACHE_SECONDS = 30.0
-_policy_cache: tuple[float, list[tuple[SLAPolicy, set[int], set[int]]]] | None = None
-
-
-def forget_policies(**kwargs) -> None:
-    global _policy_cache
-    _policy_cache = None
-
-
-def _active_policies() -> list[tuple[SLAPolicy, set[int], set[int]]]:
-    global _policy_cache
-    import time
-
-    if _policy_cache is not None and time.monotonic() - _policy_cache[0] < POLICY_CACHE_SECONDS:
-        return _policy_cache[1]
-    policies = [
+# Active policies are read once and kept for 30 s (``itsm.refcache``): a change to a policy or a
+# calendar clears them at once in the process that made it, other processes see it within that time.
+def _load_policies() -> list[tuple[SLAPolicy, set[int], set[int]]]:
+    return [
         (policy, {s.pk for s in policy.services.all()}, {o.pk for o in policy.organisations.all()})
         for policy in SLAPolicy.objects.filter(is_active=True)
         .select_related("calendar", "escalation_policy")
         .prefetch_related("services", "organisations")
     ]
-    _policy_cache = (time.monotonic(), policies)
-    return policies
+
+
+_policies = ReferenceCache("sla-policies", _load_policies).follow([SLAPolicy, Calendar])
+
+
+def _active_policies() -> list[tuple[SLAPolicy, set[int], set[int]]]:
+    return _policies.get()
 
 
 def policy_for(facts: Facts) -> SLAPolicy | None:
@@ -111,10 +105,11 @@ def policy_for(facts: Facts) -> SLAPolicy | None:
     return None
 
 
-def _event(clock: Clock, kind: str, at: datetime.datetime, **detail) -> None:
-    """Record a keyless event (started, paused, resumed, met, policy changed). Keyed ones -
-    thresholds, breach, steps - are recorded once each by ``_record_events``."""
-    ClockEvent.objects.create(clock=clock, kind=kind, at=at, detail=detail)
+def _event(log: list[ClockEvent], clock: Clock, kind: str, at: datetime.datetime, **detail) -> None:
+    """Note a keyless event (started, paused, resumed, met, policy changed) in ``log``, which
+    ``sync_clocks`` writes in one INSERT at its end. Keyed ones - thresholds, breach, steps - are
+    recorded once each by ``_record_events``."""
+    log.append(ClockEvent(clock=clock, kind=kind, at=at, detail=detail))
 
 
 def _pauses(policy: SLAPolicy, facts: Facts) -> bool:
@@ -136,9 +131,9 @@ def _stop_reason(target: str, facts: Facts) -> tuple[str, datetime.datetime | No
     return "", None
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def sync_clocks(
-    *, record, facts: Facts, now: datetime.datetime | None = None, reason: str = ""
+    *, record, facts: Facts, now: datetime.datetime | None = None, reason: str = "", new: bool = False
 ) -> list[Clock]:
     """Bring a record's clocks in line with its facts. Idempotent: calling it twice changes nothing.
 
@@ -149,17 +144,25 @@ def sync_clocks(
     * a milestone meets a clock (responded, resolved); a resolved record that reopens resumes its
       resolution clock with the time already counted; the update clock restarts after each public
       update; cancellation cancels.
+
+    ``new``: the record was created in this transaction, so it has no clocks to read. No savepoint
+    of its own: a failure here fails the caller's transaction, which is what every caller wants.
     """
     now = now or timezone.now()
     content_type = ContentType.objects.get_for_model(type(record))
     policy = policy_for(facts)
     # Per target: the live clock if there is one (at most one, by constraint), else the latest.
     clocks: dict[str, Clock] = {}
+    log: list[ClockEvent] = []
     for clock in (
-        Clock.objects.select_for_update()
-        .filter(content_type=content_type, object_id=record.pk)
-        .exclude(state=ClockState.CANCELLED)
-        .order_by("started_at", "id")
+        ()
+        if new
+        else (
+            Clock.objects.select_for_update()
+            .filter(content_type=content_type, object_id=record.pk)
+            .exclude(state=ClockState.CANCELLED)
+            .order_by("started_at", "id")
+        )
     ):
         current = clocks.get(clock.target)
         if current is None or not current.is_live or clock.is_live:
@@ -171,7 +174,7 @@ def sync_clocks(
         stop, stopped_at = _stop_reason(target, facts)
         if clock is not None and clock.state == ClockState.MET:
             if target == Target.RESOLUTION and not stop and facts.is_open:
-                _resume(clock, now, "reopened")
+                _resume(log, clock, now, "reopened")
             elif (
                 target == Target.UPDATE
                 and facts.is_open
@@ -189,35 +192,39 @@ def sync_clocks(
             start = facts.started_at or now
             if target == Target.UPDATE:
                 start = max(filter(None, (facts.last_public_update_at, facts.started_at)), default=now)
-            clock = _start(record, content_type, target, policy, minutes, start, now)
+            clock = _start(log, record, content_type, target, policy, minutes, start, now, facts)
         elif minutes is None or policy is None:
-            _stop(clock, ClockState.CANCELLED, now, reason or "no policy sets this target any more")
+            _stop(log, clock, ClockState.CANCELLED, now, reason or "no policy sets this target any more")
             continue
         elif clock.policy_id != policy.pk or clock.target_seconds != minutes * 60:
-            _change_policy(clock, policy, minutes, now, reason)
+            _change_policy(log, clock, policy, minutes, now, reason)
         if stop:
-            _stop(clock, stop, stopped_at or now, reason)
+            _stop(log, clock, stop, stopped_at or now, reason)
             continue
         if (
             target == Target.UPDATE
             and facts.last_public_update_at
             and facts.last_public_update_at > clock.started_at
         ):
-            _stop(clock, ClockState.MET, facts.last_public_update_at, "public update")
-            clock = _start(record, content_type, target, policy, minutes, facts.last_public_update_at, now)
+            _stop(log, clock, ClockState.MET, facts.last_public_update_at, "public update")
+            clock = _start(
+                log, record, content_type, target, policy, minutes, facts.last_public_update_at, now, facts
+            )
         if (clock.group_id, clock.priority) != (facts.group_id, facts.priority):
             Clock.objects.filter(pk=clock.pk).update(group_id=facts.group_id, priority=facts.priority)
             clock.group_id, clock.priority = facts.group_id, facts.priority
         should_pause = _pauses(clock.policy, facts)
         if should_pause and clock.state == ClockState.RUNNING:
-            _pause(clock, now, facts.status)
+            _pause(log, clock, now, facts.status)
         elif not should_pause and clock.state == ClockState.PAUSED:
-            _resume(clock, now, facts.status)
+            _resume(log, clock, now, facts.status)
         live.append(clock)
+    if log:
+        ClockEvent.objects.bulk_create(log)
     return live
 
 
-def _start(record, content_type, target, policy, minutes, start, now) -> Clock:
+def _start(log, record, content_type, target, policy, minutes, start, now, facts: Facts) -> Clock:
     schedule = calendars.schedule_for(policy.calendar)
     clock = Clock(
         content_type=content_type,
@@ -230,14 +237,16 @@ def _start(record, content_type, target, policy, minutes, start, now) -> Clock:
         running_since=start,
         elapsed_seconds=0,
         deadline=schedule.add(start, minutes * 60),
+        group_id=facts.group_id,
+        priority=facts.priority,
     )
     _plan(clock, now)  # unsaved: nothing recorded yet, so no query
     clock.save()
-    _event(clock, EventKind.STARTED, start, policy=policy.name, deadline=clock.deadline.isoformat())
+    _event(log, clock, EventKind.STARTED, start, policy=policy.name, deadline=clock.deadline.isoformat())
     return clock
 
 
-def _stop(clock: Clock, state: str, at: datetime.datetime, reason: str = "") -> None:
+def _stop(log, clock: Clock, state: str, at: datetime.datetime, reason: str = "") -> None:
     if clock.state == ClockState.RUNNING and clock.running_since is not None:
         schedule = calendars.schedule_for(clock.calendar)
         clock.elapsed_seconds += schedule.business_seconds(clock.running_since, max(at, clock.running_since))
@@ -249,6 +258,7 @@ def _stop(clock: Clock, state: str, at: datetime.datetime, reason: str = "") -> 
     clock.save()
     kind = EventKind.MET if state == ClockState.MET else EventKind.CANCELLED
     _event(
+        log,
         clock,
         kind,
         at,
@@ -258,7 +268,7 @@ def _stop(clock: Clock, state: str, at: datetime.datetime, reason: str = "") -> 
     )
 
 
-def _pause(clock: Clock, now: datetime.datetime, why: str) -> None:
+def _pause(log, clock: Clock, now: datetime.datetime, why: str) -> None:
     schedule = calendars.schedule_for(clock.calendar)
     clock.elapsed_seconds += schedule.business_seconds(clock.running_since, now)
     clock.state = ClockState.PAUSED
@@ -267,10 +277,10 @@ def _pause(clock: Clock, now: datetime.datetime, why: str) -> None:
     clock.next_check_at = None
     clock.version += 1
     clock.save()
-    _event(clock, EventKind.PAUSED, now, reason=why, elapsed_seconds=round(clock.elapsed_seconds))
+    _event(log, clock, EventKind.PAUSED, now, reason=why, elapsed_seconds=round(clock.elapsed_seconds))
 
 
-def _resume(clock: Clock, now: datetime.datetime, why: str) -> None:
+def _resume(log, clock: Clock, now: datetime.datetime, why: str) -> None:
     schedule = calendars.schedule_for(clock.calendar)
     clock.state = ClockState.RUNNING
     clock.running_since = now
@@ -280,11 +290,11 @@ def _resume(clock: Clock, now: datetime.datetime, why: str) -> None:
     clock.version += 1
     _plan(clock, now)
     clock.save()
-    _event(clock, EventKind.RESUMED, now, reason=why, deadline=clock.deadline.isoformat())
+    _event(log, clock, EventKind.RESUMED, now, reason=why, deadline=clock.deadline.isoformat())
 
 
 def _change_policy(
-    clock: Clock, policy: SLAPolicy, minutes: int, now: datetime.datetime, reason: str
+    log, clock: Clock, policy: SLAPolicy, minutes: int, now: datetime.datetime, reason: str
 ) -> None:
     """Switch to another policy/target keeping the business time counted so far."""
     old_schedule = calendars.schedule_for(clock.calendar)
@@ -307,6 +317,7 @@ def _change_policy(
     clock.version += 1
     clock.save()
     _event(
+        log,
         clock,
         EventKind.POLICY_CHANGED,
         now,
@@ -368,20 +379,18 @@ def _due_items(clock: Clock) -> list[Due]:
     return items
 
 
-_STEP_CACHE: dict[int, tuple[float, list[EscalationStep]]] = {}
+def _load_steps() -> dict[int, list[EscalationStep]]:
+    by_policy: dict[int, list[EscalationStep]] = {}
+    for step in EscalationStep.objects.prefetch_related("users").select_related("group"):
+        by_policy.setdefault(step.policy_id, []).append(step)
+    return by_policy
+
+
+_escalation_steps = ReferenceCache("escalation-steps", _load_steps).follow([EscalationStep, EscalationPolicy])
 
 
 def _steps(policy_id: int) -> list[EscalationStep]:
-    import time
-
-    cached = _STEP_CACHE.get(policy_id)
-    if cached and time.monotonic() - cached[0] < 30:
-        return cached[1]
-    steps = list(
-        EscalationStep.objects.filter(policy_id=policy_id).prefetch_related("users").select_related("group")
-    )
-    _STEP_CACHE[policy_id] = (time.monotonic(), steps)
-    return steps
+    return _escalation_steps.get().get(policy_id, [])
 
 
 def _plan(

@@ -13,14 +13,14 @@ def _media_root(settings, tmp_path):
 
 @pytest.fixture(autouse=True)
 def _fresh_sla_caches():
-    """Policies and schedules are cached per process; each test's rolled-back rows must not leak."""
+    """Reference data (policies, routing rules, the matrix...) and schedules are cached per process; each test's rolled-back rows must not leak."""
+    from itsm import refcache
     from servicelevels import calendars
-    from servicelevels.services import forget_policies
 
-    forget_policies()
+    refcache.clear_all()
     calendars.forget()
     yield
-    forget_policies()
+    refcache.clear_all()
     calendars.forget()
 
 

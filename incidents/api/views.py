@@ -63,6 +63,22 @@ def _service_call(call: Callable):
         raise exceptions.PermissionDenied(str(error) or None) from error
 
 
+def _known_relations(incident: Incident, **related: list) -> None:
+    """Fill a just-created incident's prefetch cache with what its sets are known to hold, so that
+    its answer does not read them back (only for that answer: the instance is not used after)."""
+    cache = incident.__dict__.setdefault("_prefetched_objects_cache", {})
+    for name, rows in related.items():
+        queryset = getattr(incident, name).get_queryset()
+        order = [name for name in queryset.model._meta.ordering if isinstance(name, str) and "__" not in name]
+        reverse = bool(order) and order[0].startswith("-")
+        fields = [name.lstrip("-") for name in order] or ["pk"]
+        queryset._result_cache = sorted(
+            rows, key=lambda row: tuple(getattr(row, field) for field in fields), reverse=reverse
+        )
+        queryset._prefetch_done = True
+        cache[name] = queryset
+
+
 class IncidentViewSet(RecordViewSet):
     """Incidents: the queue (IncidentFilterSet filters, ``q=`` full-text, cursor pagination), the full
     record, logging and editing; the lifecycle and everything else as actions."""
@@ -146,6 +162,7 @@ class IncidentViewSet(RecordViewSet):
             answers=answers,
             is_security=is_security,
         )
+        _known_relations(incident, cis=cis, watchers=watchers, swarm=[])
         return self._respond(incident, status.HTTP_201_CREATED, reread=False)
 
     def _update(self, request, partial: bool) -> Response:

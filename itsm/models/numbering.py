@@ -37,15 +37,25 @@ def format_number(prefix: str, value: int) -> str:
     return f"{prefix}{value:0{NUMBER_DIGITS}d}"
 
 
+# Sequences this process has used; sequences are never dropped while the application runs.
+_seen: set[str] = set()
+
+
 def allocate_numbers(prefix: str, count: int) -> list[str]:
     """Allocate ``count`` consecutive-ish numbers for bulk loads in one round trip."""
     sequence = _sequence_name(prefix)
     # The name is built from a validated prefix (2-6 capital letters), never from user input.
     sql = f"SELECT nextval('{sequence}') FROM generate_series(1, %s)"  # noqa: S608
+    if sequence in _seen:
+        # Known to exist: no savepoint (two round trips) around the one statement.
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [count])
+            return [format_number(prefix, row[0]) for row in cursor.fetchall()]
     try:
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(sql, [count])
             values = [row[0] for row in cursor.fetchall()]
+        _seen.add(sequence)
     except ProgrammingError:
         # The sequence is created after migrate; a database migrated by hand may lack it.
         ensure_number_sequence(prefix)

@@ -227,6 +227,47 @@ def test_create_prioritises_and_routes(api_as, agent):
     assert incident.hops.get().kind == "routed" and incident.created_by == agent
 
 
+def test_create_answers_what_a_read_answers(api_as, agent, desk):
+    """The create's answer is built from what the service wrote, not read back: it must equal a GET,
+    including the order of CIs and watchers and the SLA clocks."""
+    from servicelevels.demo import load_demo
+
+    load_demo()
+    server = CIClass.objects.get(slug="server")
+    cis = [cmdb.ci_create(actor=None, ci_class=server, name=name) for name in ("zeta-01", "alpha-01")]
+    watchers = [UserFactory(username=name, roles=[roles.END_USER]) for name in ("zoe", "adam")]
+    client = api_as(agent)
+    response = client.post(
+        API,
+        {
+            "short_description": "Both servers unreachable",
+            "cis": [ci.pk for ci in cis],
+            "watchers": [user.pk for user in watchers],
+            "assignment_group": desk.pk,
+            "assignee": agent.pk,
+            "impact": 2,
+            "urgency": 2,
+        },
+        format="json",
+    )
+    assert response.status_code == 201, response.data
+    read = client.get(f"{API}{response.data['id']}/").data
+    assert response.data["cis"] == [cis[1].pk, cis[0].pk] and response.data["watchers"] == [
+        watchers[1].pk,
+        watchers[0].pk,
+    ]
+    assert len(read["service_levels"]) >= 2
+    for key in read:
+        if key != "service_levels":
+            assert response.data[key] == read[key], key
+    moving = ("elapsed_seconds", "remaining_seconds", "percent", "percent_used")
+
+    def still(clocks):
+        return [{key: value for key, value in clock.items() if key not in moving} for clock in clocks]
+
+    assert still(response.data["service_levels"]) == still(read["service_levels"])
+
+
 def test_create_with_intake_answers(api_as, agent):
     vpn = CategoryFactory(name="VPN")
     required = IntakeQuestionFactory(category=vpn, order=1, kind=QuestionKind.YES_NO, required=True)

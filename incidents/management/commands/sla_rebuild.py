@@ -5,6 +5,7 @@ from django.core.management.base import BaseCommand
 
 from incidents import sla
 from incidents.models import Incident
+from itsm.queries import in_batches
 
 
 class Command(BaseCommand):
@@ -25,7 +26,7 @@ class Command(BaseCommand):
             self.stderr.write("Name incidents, or use --open or --all.")
             return
         done = 0
-        for incident in rows.select_related("caller", "category", "subcategory").iterator(chunk_size=200):
+        for incident in in_batches(rows.select_related("caller", "category", "subcategory"), 200):
             sla.rebuild(incident)
             done += 1
         self.stdout.write(f"Rebuilt the clocks of {done} incidents.")
