@@ -192,10 +192,13 @@ def detect_recurring(
         for kind, anchor_id, cluster in groups:
             result.clusters += 1
             theme = _theme(cluster)
-            key = f"ci_text:{kind}:{anchor_id}:{'+'.join(theme)}"
-            if _dismissed_alike(f"ci_text:{kind}:{anchor_id}:", theme):
+            prefix = f"ci_text:{kind}:{anchor_id}:"
+            alike = _alike(prefix, theme)
+            if alike is not None and alike.status == CandidateStatus.DISMISSED:
                 result.skipped_dismissed += 1
                 continue
+            # The same recurring issue keeps its candidate when its commonest words shift a little.
+            key = alike.key if alike is not None else f"{prefix}{'+'.join(theme)}"
             label = "CI" if kind == "ci" else "service"
             newest = max(cluster, key=lambda row: row.id)
             _upsert(
@@ -249,15 +252,17 @@ def detect_recurring(
     return result
 
 
-def _dismissed_alike(prefix: str, theme: list[str]) -> bool:
-    """A dismissed candidate on the same anchor whose theme shares two words or more is the same group."""
-    for key in ProblemCandidate.objects.filter(
-        key__startswith=prefix, status=CandidateStatus.DISMISSED
-    ).values_list("key", flat=True):
-        words = set(key[len(prefix) :].split("+"))
+def _alike(prefix: str, theme: list[str]) -> ProblemCandidate | None:
+    """A candidate on the same anchor whose theme shares two words or more is the same group (a dismissed
+    one first: dismissal is for good)."""
+    found = None
+    for candidate in ProblemCandidate.objects.filter(key__startswith=prefix).order_by("id"):
+        words = set(candidate.key[len(prefix) :].split("+"))
         if len(words & set(theme)) >= min(2, len(theme)):
-            return True
-    return False
+            if candidate.status == CandidateStatus.DISMISSED:
+                return candidate
+            found = found or candidate
+    return found
 
 
 def _upsert(
