@@ -227,7 +227,7 @@ class ProblemDetail(ActionsMixin, RecordDetailView):
         bound = kwargs.get("action_form")
         forms = self.action_forms(problem, bound, open_action)
         moves = []
-        for target in sorted(TRANSITIONS[problem.status]):
+        for target in [value for value in Status.values if value in TRANSITIONS[problem.status]]:
             form = (
                 bound
                 if (open_action == "transition" and bound is not None and bound.data.get("status") == target)
