@@ -230,6 +230,17 @@ class AlertGroup(models.Model):
     silenced_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The operator looking into it.",
+    )
+    assignment_group = models.ForeignKey(
+        "people.SupportGroup", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     objects = RecordQuerySet.as_manager()
 

@@ -32,6 +32,27 @@ def open_groups(user) -> QuerySet:
     )
 
 
+def console_groups(user) -> QuerySet:
+    """Alert groups for the console (filtered by ``AlertGroupFilterSet``), worst and newest activity
+    first, with all their alerts (open first), CI, service, incident and assignment: three queries
+    whatever the number of groups."""
+    alerts = Alert.objects.select_related("source", "ci").order_by("-state", "-last_seen_at", "-id")
+    return (
+        AlertGroup.objects.visible_to(user)
+        .select_related("ci", "service", "incident", "acknowledged_by", "assignee", "assignment_group")
+        .prefetch_related(Prefetch("alerts", queryset=alerts))
+        .order_by("-last_alert_at", "-id")
+    )
+
+
+RAW_SHOWN = 200
+
+
+def alert_events(alert: Alert) -> QuerySet:
+    """The events behind an alert, newest first, with the raw events they came from (one query)."""
+    return Event.objects.filter(alert=alert).select_related("raw", "rule").order_by("-occurred_at", "-id")
+
+
 PREVIEW_DEFAULT = 200
 PREVIEW_MAX = 2000
 PREVIEW_SHOWN = 50

@@ -7,4 +7,5 @@ app_name = "events"
 urlpatterns = [
     path("", views.Console.as_view(), name="console"),
     path("groups/<int:pk>/<slug:action>/", views.GroupAction.as_view(), name="group-action"),
+    path("alerts/<int:pk>/events/", views.AlertEvents.as_view(), name="alert-events"),
 ]

@@ -3,13 +3,15 @@
 
 from __future__ import annotations
 
+from django.contrib.auth import get_user_model
 from rest_framework import serializers
 
 from configuration.models import CIClass, ConfigurationItem
 from events.checks import target_error
 from events.choices import CheckKind, Classification, EventState, Severity, SourceKind
-from events.models import Alert, AlertGroup, Check, EventSource, MaintenanceWindow, Rule, Storm
+from events.models import Alert, AlertGroup, Check, Event, EventSource, MaintenanceWindow, Rule, Storm
 from itsm.api.serializers import RecordSerializer
+from people.models import SupportGroup
 
 
 def _listing(values) -> str:
@@ -108,6 +110,10 @@ class AlertGroupSerializer(serializers.ModelSerializer):
     ci_name = serializers.CharField(source="ci.name", read_only=True, allow_null=True)
     service_name = serializers.CharField(source="service.name", read_only=True, allow_null=True)
     incident_number = serializers.CharField(source="incident.number", read_only=True, allow_null=True)
+    assignee_name = serializers.CharField(source="assignee.username", read_only=True, allow_null=True)
+    assignment_group_name = serializers.CharField(
+        source="assignment_group.name", read_only=True, allow_null=True
+    )
     severity = serializers.CharField(read_only=True, help_text=_listing(Severity.values))
     state = serializers.CharField(read_only=True, help_text="open or closed")
     alerts = AlertSerializer(many=True, read_only=True)
@@ -132,6 +138,10 @@ class AlertGroupSerializer(serializers.ModelSerializer):
             "suppressed",
             "acknowledged_at",
             "silenced_until",
+            "assignee",
+            "assignee_name",
+            "assignment_group",
+            "assignment_group_name",
             "alerts",
         ]
         read_only_fields = fields
@@ -368,5 +378,50 @@ class StormSerializer(serializers.ModelSerializer):
             "peak_per_minute",
             "events",
             "group",
+        ]
+        read_only_fields = fields
+
+
+class GroupAssignSerializer(serializers.Serializer):
+    assignee = serializers.PrimaryKeyRelatedField(
+        queryset=get_user_model().objects.all(),
+        allow_null=True,
+        required=False,
+        help_text="A user id; null: nobody.",
+    )
+    assignment_group = serializers.PrimaryKeyRelatedField(
+        queryset=SupportGroup.objects.all(), allow_null=True, required=False, help_text="A support group id."
+    )
+
+
+class EventSerializer(serializers.ModelSerializer):
+    """A normalised event with the raw event it came from (``raw_payload``: as the source posted it;
+    null once the raw event has expired)."""
+
+    raw_payload = serializers.JSONField(source="raw.payload", read_only=True, allow_null=True)
+    rule_name = serializers.CharField(source="rule.name", read_only=True, allow_null=True)
+    severity = serializers.CharField(read_only=True, help_text=_listing(Severity.values))
+    state = serializers.CharField(read_only=True, help_text=_listing(EventState.values))
+    classification = serializers.CharField(read_only=True, help_text=_listing(Classification.values))
+
+    class Meta:
+        model = Event
+        fields = [
+            "id",
+            "raw",
+            "resource",
+            "check_name",
+            "severity",
+            "state",
+            "classification",
+            "value",
+            "message",
+            "labels",
+            "occurred_at",
+            "received_at",
+            "dedup_key",
+            "rule",
+            "rule_name",
+            "raw_payload",
         ]
         read_only_fields = fields

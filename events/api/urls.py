@@ -1,11 +1,11 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from events.api import checks, storms, views
+from events.api import checks, console, storms, views
 
 router = SimpleRouter()
-router.register("alerts", views.AlertViewSet, basename="alert")
-router.register("groups", views.AlertGroupViewSet, basename="alertgroup")
+router.register("alerts", console.AlertViewSet, basename="alert")
+router.register("groups", console.AlertGroupViewSet, basename="alertgroup")
 router.register("sources", views.EventSourceViewSet, basename="eventsource")
 router.register("rules", views.RuleViewSet, basename="rule")
 router.register("checks", checks.CheckViewSet, basename="check")
