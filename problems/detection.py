@@ -32,7 +32,6 @@ from django.utils import timezone
 from configuration.models import ConfigurationItem
 from incidents.choices import Status as IncidentStatus
 from incidents.models import Incident
-from incidents.queries import STOP_WORDS
 from itsm import notifications, roles
 from itsm.exceptions import ConflictError
 from itsm.search import SEARCH_CONFIG
@@ -68,18 +67,10 @@ class _Row:
     words: frozenset[str]
 
 
-def _stemmed_stop_words() -> frozenset[str]:
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT tsvector_to_array(to_tsvector(%s, %s))", [SEARCH_CONFIG, " ".join(sorted(STOP_WORDS))]
-        )
-        return frozenset(cursor.fetchone()[0])
-
-
 def _recent_rows(since: datetime.datetime) -> list[_Row]:
-    from problems.queries import linked_to_a_problem
+    from problems.queries import _stop_lexemes, linked_to_a_problem
 
-    stop = _stemmed_stop_words()
+    stop = _stop_lexemes()
     words = models.Func(
         SearchVector("short_description", config=SEARCH_CONFIG),
         function="tsvector_to_array",

@@ -258,20 +258,44 @@ MIN_SCORE = 0.18
 TEXT_CANDIDATES = 200
 
 
-def lexemes(text: str) -> list[str]:
-    """The stemmed words of ``text`` as PostgreSQL's English configuration sees them, without the
-    desk's own stop words ("issue", "problem", "please", ...)."""
+def typed_words(text: str) -> dict[str, str]:
+    """The stemmed words of ``text`` as PostgreSQL's English configuration sees them (without the
+    desk's own stop words: "issue", "problem", "please", ...), each with the word as typed, in order:
+    ``{"disconnect": "disconnects", ...}``. One query (``ts_debug``)."""
     if not text.strip():
-        return []
+        return {}
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT tsvector_to_array(to_tsvector(%s, %s)), tsvector_to_array(to_tsvector(%s, %s))",
-            [SEARCH_CONFIG, text[:4000], SEARCH_CONFIG, " ".join(sorted(STOP_WORDS))],
+            "SELECT token, lexemes FROM ts_debug(%s, %s) WHERE lexemes IS NOT NULL",
+            [SEARCH_CONFIG, text[:4000]],
         )
-        words, stop = cursor.fetchone()
-    return [word for word in words if word not in set(stop) and _SAFE_LEXEME.match(word) and len(word) > 1][
-        :24
-    ]
+        rows = cursor.fetchall()
+    stop = _stop_lexemes()
+    words: dict[str, str] = {}
+    for token, found in rows:
+        for lexeme in found:
+            if lexeme not in stop and lexeme not in words and len(lexeme) > 1 and _SAFE_LEXEME.match(lexeme):
+                words[lexeme] = token.lower()
+    return dict(list(words.items())[:24])
+
+
+def lexemes(text: str) -> list[str]:
+    """The stemmed words of ``text`` (see ``typed_words``)."""
+    return list(typed_words(text))
+
+
+_STOP: dict[str, frozenset[str]] = {}
+
+
+def _stop_lexemes() -> frozenset[str]:
+    """The desk's stop words, stemmed (once per process: they are constants)."""
+    if "english" not in _STOP:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT tsvector_to_array(to_tsvector(%s, %s))", [SEARCH_CONFIG, " ".join(sorted(STOP_WORDS))]
+            )
+            _STOP["english"] = frozenset(cursor.fetchone()[0])
+    return _STOP["english"]
 
 
 def _or_query(text: str) -> SearchQuery | None:
@@ -312,7 +336,8 @@ def match_known_errors(
     and those whose faulty CIs or services include the incident's. Score: the share of the incident's
     words the known error has and PostgreSQL's rank (text), plus a shared CI, the service, the category.
     """
-    words = lexemes(text or "")
+    typed = typed_words(text or "")
+    words = list(typed)
     ci_ids = [int(pk) for pk in ci_ids or ()]
     visible = KnownError.objects.visible_to(user).filter(status__in=KE_OPEN_STATUSES)
     ids: set[int] = set()
@@ -349,7 +374,8 @@ def match_known_errors(
         text_score = 0.6 * coverage + 0.4 * min(rank / 0.3, 1.0) if shared else 0.0
         score = TEXT_WEIGHT * text_score
         if shared:
-            reasons.append(f"{len(shared)} of {len(query_words)} words: {', '.join(shared[:8])}")
+            said = ", ".join(typed[word] for word in shared[:8])
+            reasons.append(f"{len(shared)} of {len(query_words)} words: {said}")
         ke_cis = {ci.pk: ci for ci in ke.cis.all()}
         ke_services = {ci.pk: ci for ci in ke.services.all()}
         common = [ke_cis[pk] for pk in ci_ids if pk in ke_cis]
@@ -369,7 +395,7 @@ def match_known_errors(
             Match(
                 known_error=ke,
                 score=round(score, 3),
-                words=shared,
+                words=[typed[word] for word in shared],
                 reasons=reasons,
                 workaround=workarounds.get(ke.pk),
             )
