@@ -20,5 +20,15 @@ def register() -> None:
             order=150,
         )
     )
+    registry.add_menu(
+        MenuItem(
+            section="Events",
+            label="Event statistics",
+            url_name="events:statistics",
+            roles=STAFF,
+            icon="bar-chart",
+            order=151,
+        )
+    )
     registry.add_notification_kind("events.warning", "Monitoring warning on a CI your group owns")
     registry.add_notification_kind("events.storm", "An event source floods (storm mode starts or ends)")

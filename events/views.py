@@ -16,10 +16,10 @@ from django.utils import timezone
 from django.views import View
 from django.views.generic import TemplateView
 
-from events import assignment, queries, services, storm
+from events import assignment, queries, services, stats, storm
 from events.choices import AlertState
 from events.filters import AlertGroupFilterSet
-from events.models import Alert, AlertGroup
+from events.models import Alert, AlertGroup, EventSource
 from incidents.models import Incident
 from itsm.exceptions import ConflictError
 from itsm.views.mixins import RoleRequiredMixin
@@ -147,4 +147,29 @@ class AlertEvents(RoleRequiredMixin, TemplateView):
             payload = event.raw.payload if event.raw_id else None
             event.raw_text = json.dumps(payload, indent=2, sort_keys=True) if payload is not None else ""
         context.update({"alert": alert, "events": events, "shown": queries.RAW_SHOWN})
+        return context
+
+
+class Statistics(RoleRequiredMixin, TemplateView):
+    """Events received, alerts, alert groups and incidents per source and per day, and the noise
+    reduction ratio, for a period (default: the last two weeks)."""
+
+    template_name = "events/statistics.html"
+
+    def get_context_data(self, **kwargs):
+        from events.api.stats import StatisticsQuerySerializer
+
+        context = super().get_context_data(**kwargs)
+        query = StatisticsQuerySerializer(data={k: v for k, v in self.request.GET.items() if v})
+        if query.is_valid():
+            data = query.validated_data
+            context["stats"] = stats.statistics(
+                self.request.user, since=data["since"], until=data["until"], source=data.get("source")
+            )
+            context["source_id"] = getattr(data.get("source"), "pk", None)
+        else:
+            context["errors"] = query.errors
+            since, until = stats.period(None, None)
+            context["stats"] = stats.statistics(self.request.user, since=since, until=until)
+        context["sources"] = EventSource.objects.order_by("name").only("pk", "name")
         return context

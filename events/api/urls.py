@@ -1,7 +1,7 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from events.api import checks, console, storms, views
+from events.api import checks, console, stats, storms, views
 
 router = SimpleRouter()
 router.register("alerts", console.AlertViewSet, basename="alert")
@@ -16,5 +16,6 @@ app_name = "events-api"
 urlpatterns = [
     path("", views.EventIngest.as_view(), name="ingest"),
     path("alertmanager/", views.AlertmanagerIngest.as_view(), name="ingest-alertmanager"),
+    path("statistics/", stats.Statistics.as_view(), name="statistics"),
     *router.urls,
 ]
