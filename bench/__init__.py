@@ -12,4 +12,5 @@ BENCHMARKS = {
     "cmdb": "bench.cmdb",
     "incidents": "bench.incidents",  # its own database, itsm_bench_incidents
     "sla": "bench.sla",  # its own database, itsm_bench_sla, and its own Redis
+    "events": "bench.events",  # its own database, itsm_bench_events, and its own Redis
 }

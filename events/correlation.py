@@ -8,11 +8,13 @@ import datetime
 import logging
 from collections import defaultdict
 
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 
 from configuration.models import ConfigurationItem
 from configuration.queries import impact_analysis
+from events import conf
 from events.choices import SEVERITY_RANK, URGENCY_FOR_SEVERITY, AlertState, Classification, Severity
 from events.models import Alert, AlertGroup, MaintenanceWindow, Storm
 from events.pipeline import BatchResult, Touched
@@ -72,11 +74,13 @@ def _nearest_dependency(ci: ConfigurationItem, candidates: set[int]) -> int | No
     return min(reached)[1] if reached else None
 
 
-def _group_get_or_create(anchor: str, defaults: dict) -> tuple[AlertGroup, bool]:
-    """Race-free: the partial unique constraint on open groups decides; a loser re-reads the winner."""
-    found = AlertGroup.objects.filter(anchor=anchor, state=AlertState.OPEN).first()
-    if found is not None:
-        return found, False
+def _group_get_or_create(anchor: str, defaults: dict, *, looked_up: bool = False) -> tuple[AlertGroup, bool]:
+    """Race-free: the partial unique constraint on open groups decides; a loser re-reads the winner.
+    ``looked_up``: the caller has just found no open group for the anchor (the insert is tried first)."""
+    if not looked_up:
+        found = AlertGroup.objects.filter(anchor=anchor, state=AlertState.OPEN).first()
+        if found is not None:
+            return found, False
     try:
         with transaction.atomic():
             return AlertGroup.objects.create(anchor=anchor, **defaults), True
@@ -129,7 +133,9 @@ def correlate(
     alerts = sorted((a for a in new_alerts if a.id not in stormy), key=lambda a: (_anchor(a), a.id))
     own: dict[str, AlertGroup] = {
         group.anchor: group
-        for group in AlertGroup.objects.filter(state=AlertState.OPEN, anchor__in={_anchor(a) for a in alerts})
+        for group in AlertGroup.objects.select_related("incident").filter(
+            state=AlertState.OPEN, anchor__in={_anchor(a) for a in alerts}
+        )
     }
     parent: dict[int, int | None] = {}
     orphans = [a for a in alerts if _anchor(a) not in own and a.ci_id in cis]
@@ -168,6 +174,7 @@ def correlate(
                 "suppressed": windows.covers(alert.ci_id, service_id),
                 "probable_cause_id": alert.id,
             },
+            looked_up=True,
         )
         if created:
             result.groups_opened += 1
@@ -234,7 +241,7 @@ def handle(
             by_group[alert.group_id].append(alert)
     missing = set(by_group) - set(groups)
     if missing:
-        groups.update(AlertGroup.objects.in_bulk(missing))
+        groups.update(AlertGroup.objects.select_related("incident").in_bulk(missing))
     ordered = sorted(by_group)
     for group_id in ordered:
         group = groups[group_id]
@@ -343,23 +350,52 @@ def _open_incident(
         logger.exception("Alert group %s: the incident was refused", group.pk)
 
 
+def note_seconds() -> float:
+    """A group's incident gets at most one "alerts joined" work note per this many seconds."""
+    return conf._number("EVENTS_NOTE_SECONDS", 60)
+
+
 def _note_joined(group: AlertGroup, joined: list[Touched]) -> None:
+    """An internal work note on the group's open incident listing the alerts that joined. A CI new to
+    the group (the failure spreads) is always noted; more alerts on CIs already in it get at most one
+    note per group every ``EVENTS_NOTE_SECONDS`` - a storm adds alerts to a group in every batch, and
+    a note per batch would bury the incident's timeline and cost an incident update each. A note
+    lists every alert that joined since the previous one (the last alert id noted is kept in the
+    shared cache); the alert group always shows them all."""
     incident = group.incident
     if incident.status not in OPEN_STATUSES:
         return
+    new_cis = {a.ci_id for a in joined if a.ci_id is not None and a.ci_id != group.ci_id}
+    if new_cis:
+        new_cis -= set(
+            Alert.objects.filter(group_id=group.pk, ci_id__in=new_cis)
+            .exclude(pk__in=[a.id for a in joined])
+            .values_list("ci_id", flat=True)
+        )
+    window = note_seconds()
+    throttle_key = f"events:note:{group.pk}"
+    if window > 0:
+        if new_cis:
+            cache.set(throttle_key, 1, timeout=window)
+        elif not cache.add(throttle_key, 1, timeout=window):
+            return
+    marker_key = f"events:noted:{group.pk}"
+    noted_up_to = cache.get(marker_key)
+    alerts = {a.id: (a.severity, a.resource, a.check_name, a.ci_id) for a in joined}
+    if noted_up_to is not None:
+        for pk, severity, resource, check_name, ci_id in Alert.objects.filter(
+            group_id=group.pk, pk__gt=noted_up_to
+        ).values_list("pk", "severity", "resource", "check_name", "ci_id"):
+            alerts.setdefault(pk, (severity, resource, check_name, ci_id))
     lines = [
-        f"- {a.severity}: {a.resource} {a.check_name}".rstrip()
-        + (" (symptom)" if a.ci_id != group.ci_id else "")
-        for a in joined[:NOTE_LINES]
+        f"- {severity}: {resource} {check_name}".rstrip() + (" (symptom)" if ci_id != group.ci_id else "")
+        for _pk, (severity, resource, check_name, ci_id) in sorted(alerts.items())
     ]
-    if len(joined) > NOTE_LINES:  # a storm's batch: the note stays readable
-        lines.append(f"- and {len(joined) - NOTE_LINES} more")
-    incident_services.incident_comment(
-        incident=incident,
-        actor=None,
-        public=False,
-        body=f"Monitoring: {len(joined)} new alert(s) joined alert group {group.pk}:\n" + "\n".join(lines),
-    )
+    if len(lines) > NOTE_LINES:  # a storm's batch: the note stays readable
+        lines[NOTE_LINES:] = [f"- and {len(lines) - NOTE_LINES} more"]
+    body = f"Monitoring: {len(alerts)} new alert(s) joined alert group {group.pk}:\n" + "\n".join(lines)
+    incident_services.incident_comment(incident=incident, actor=None, public=False, body=body)
+    cache.set(marker_key, max(alerts), timeout=86400)
 
 
 def handle_clears(closed: dict[int, int | None], now, result: BatchResult) -> None:

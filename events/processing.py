@@ -106,19 +106,25 @@ def _parse(raw: RawEvent, source: EventSource) -> Normalised:
 
 @transaction.atomic
 def process_batch(
-    *, raw_ids: list[int] | None = None, limit: int | None = None, received_before=None
+    *, raw_ids: list[int] | None = None, limit: int | None = None, received_before=None, fill: bool = False
 ) -> BatchResult:
     """Process up to ``limit`` unprocessed raw events (those of ``raw_ids``, or the oldest). Rows are
     locked with SKIP LOCKED, so a task and the sweeper never process one twice; running it again for
-    the same ids does nothing."""
+    the same ids does nothing. With ``fill``, a batch of ``raw_ids`` smaller than ``limit`` is topped
+    up with the oldest other unprocessed raw events (what a task does: a backlog of one-event
+    requests is processed ``limit`` at a time, and the tasks of the events it took find nothing)."""
     limit = limit or conf.batch_size()
     now = timezone.now()
     rows = RawEvent.objects.select_for_update(skip_locked=True).filter(processed_at__isnull=True)
-    if raw_ids is not None:
-        rows = rows.filter(pk__in=raw_ids)
     if received_before is not None:
         rows = rows.filter(received_at__lt=received_before)
-    raws = list(rows.order_by("id")[:limit])
+    if raw_ids is not None:
+        raws = list(rows.filter(pk__in=raw_ids).order_by("id")[:limit])
+        if fill and len(raws) < limit:
+            taken = [raw.pk for raw in raws]
+            raws += list(rows.exclude(pk__in=taken).order_by("id")[: limit - len(raws)])
+    else:
+        raws = list(rows.order_by("id")[:limit])
     result = BatchResult(raw=len(raws))
     if not raws:
         return result
@@ -346,10 +352,18 @@ def _mark_processed(outcomes: dict[int, tuple[str, str]], now: datetime.datetime
 
 
 def process_ids(raw_ids: list[int]) -> BatchResult:
-    """``process_batch`` for these raw events; if the batch fails for a reason other than the database
+    """``process_batch`` for these raw events, topped up with the oldest other unprocessed ones up to
+    ``EVENTS_BATCH_SIZE`` (``fill``); if the batch fails for a reason other than the database
     (a bug, data it cannot store), each is processed alone and the one that fails is marked invalid
     with the error, so one bad event never blocks the rest or the sweeper. Database errors
     (deadlock, lost connection) propagate: the task retries the whole batch."""
+    try:
+        return process_batch(raw_ids=raw_ids, fill=True)
+    except OperationalError:
+        raise
+    except Exception:
+        logger.exception("Event batch of %d (and others) failed; trying its own events", len(raw_ids))
+    # The events it was topped up with may hold the fault: their own tasks will deal with them.
     try:
         return process_batch(raw_ids=raw_ids)
     except OperationalError:
