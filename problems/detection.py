@@ -77,7 +77,8 @@ def _recent_rows(since: datetime.datetime) -> list[_Row]:
         output_field=ArrayField(models.TextField()),
     )
     rows = (
-        Incident.objects.filter(created_at__gte=since)
+        # Security incidents are the security team's: their text never reaches a candidate all staff read.
+        Incident.objects.filter(created_at__gte=since, is_security=False)
         .exclude(status=IncidentStatus.CANCELLED)
         .exclude(resolution_code="duplicate")
         .exclude(linked_to_a_problem())

@@ -368,6 +368,9 @@ def _inform_incidents(problem: Problem, actor, *, resolve: bool) -> dict[str, li
         .select_related("incident")
         .order_by("incident_id")
     )
+    if actor is not None:
+        # Only incidents the actor may see (a security incident stays with the security team).
+        links = links.filter(incident__in=Incident.objects.visible_to(actor))
     for link in links:
         incident = link.incident
         if resolve and link.is_cause:

@@ -336,3 +336,25 @@ def test_a_known_error_only_published_by_managers(api_as, agent):
     assert response.status_code == 400 and "publish_to_portal" in response.data["errors"]
     assert not KnownError.objects.get(pk=known_error.pk).publish_to_portal
     assert WorkaroundUse.objects.count() == 0
+
+
+def test_odd_input_never_gives_a_500(api_as, agent, end_user):
+    client = api_as(agent)
+    assert client.get(f"{KES}match/", {"text": "vpn\x00drops"}).status_code == 400
+    assert client.get(f"{KES}match/", {"limit": "0"}).status_code == 400
+    assert api_as(end_user).get(f"{KES}published/", {"text": "a\x00"}).status_code == 400
+    caller = client.post(PROBLEMS, {"title": "X", "problem_manager": end_user.pk}, format="json")
+    assert caller.status_code == 400 and "problem_manager" in caller.data["errors"]
+    assert client.post(PROBLEMS, {"title": "X\x00"}, format="json").status_code == 400
+    assert client.get(PROBLEMS, {"min_risk": "high"}).status_code == 400
+    assert client.get(PROBLEMS, {"cursor": "garbage"}).status_code == 404
+    assert (
+        client.post(
+            f"{PROBLEMS}{make_problem(agent).pk}/incidents/", {"incidents": ["x"]}, format="json"
+        ).status_code
+        == 400
+    )
+    assert (
+        client.post(f"{KES}{make_known_error(agent).pk}/apply/", {"incident": "x"}, format="json").status_code
+        == 400
+    )

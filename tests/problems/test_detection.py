@@ -152,3 +152,12 @@ def test_reassessment_task_runs_twice_and_tells_once(agent):
     assert tasks.reassessments_due.apply().get() == 1
     assert Notification.objects.filter(recipient=owner).count() == 1
     assert tasks.detect_recurring.apply().get() == 0
+
+
+def test_security_incidents_never_feed_a_candidate(agent):
+    security = UserFactory(roles=[roles.AGENT, roles.SECURITY])
+    ci = CIFactory(name="hr-01")
+    for text in ("Phishing mail from the CEO", "Phishing mail from the CEO again", "CEO phishing mail"):
+        make_incident(security, short_description=text, cis=[ci], is_security=True)
+    assert detection.detect_recurring().examined == 0
+    assert not ProblemCandidate.objects.exists()

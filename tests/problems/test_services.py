@@ -405,3 +405,15 @@ def test_candidate_decisions_need_a_manager(agent):
     candidate = ProblemCandidate.objects.create(key="k", rule="ci_text", title="T", explanation="E")
     with pytest.raises(PermissionDenied):
         detection.candidate_accept(candidate=candidate, actor=agent)
+
+
+def test_resolving_leaves_incidents_the_actor_may_not_see(agent):
+    security = UserFactory(roles=[roles.AGENT, roles.SECURITY])
+    secret = make_incident(security, short_description="Phishing", is_security=True)
+    problem = investigated(make_problem(security, incidents=[secret]), security)
+    services.problem_transition(
+        problem=problem, actor=agent, to=Status.RESOLVED, notes="x", resolve_incidents=True
+    )
+    secret.refresh_from_db()
+    assert secret.status == IncidentStatus.NEW
+    assert services.problem_resolve_incidents(problem=problem, actor=security) == [secret.number]
