@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.template.response import TemplateResponse
 
-from events import services
+from events import queries, services
 from events.models import Check, EventSource, MaintenanceWindow, Rule, Storm
 from itsm.admin import ReadOnlyAdmin, RecordAdmin
 
@@ -51,6 +53,34 @@ class RuleAdmin(RecordAdmin):
     list_filter = ["is_active", "drop", "set_classification"]
     search_fields = ["name", "match_check"]
     list_select_related = ["match_source", "match_ci_class"]
+    change_form_template = "admin/events/rule/change_form.html"
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        """ "Preview on recent events": the form's values, unsaved, tried alone on the most recent
+        events (``queries.rule_preview``); nothing is written."""
+        if request.method == "POST" and "_preview" in request.POST:
+            return self._preview(request, object_id)
+        return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def _preview(self, request, object_id):
+        obj = self.get_object(request, object_id) if object_id else None
+        if object_id and (obj is None or not self.has_change_permission(request, obj)):
+            raise PermissionDenied
+        if not object_id and not self.has_add_permission(request):
+            raise PermissionDenied
+        form = self.get_form(request, obj, change=obj is not None)(request.POST, request.FILES, instance=obj)
+        preview = None
+        if form.is_valid():
+            preview = queries.rule_preview(form.save(commit=False), request.user)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": "Rule preview on recent events",
+            "form": form,
+            "preview": preview,
+            "original": obj,
+        }
+        return TemplateResponse(request, "admin/events/rule/preview.html", context)
 
 
 @admin.register(MaintenanceWindow)

@@ -56,3 +56,13 @@ def check_threads() -> int:
 def check_run_seconds() -> float:
     """A runner claims no new batch after this long (the task's time limit is 240 s)."""
     return _number("EVENTS_CHECK_RUN_SECONDS", 60)
+
+
+def raw_retention_days() -> int:
+    """Days the raw events (as posted) of recorded events are kept; their normalised events stay."""
+    return max(1, int(_number("EVENTS_RAW_RETENTION_DAYS", 90)))
+
+
+def expiry_batch() -> int:
+    """Rows deleted per transaction by the retention task (short transactions, bounded memory)."""
+    return max(1, int(_number("EVENTS_EXPIRY_BATCH", 10000)))

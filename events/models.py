@@ -13,6 +13,7 @@ import hashlib
 import secrets
 
 from django.conf import settings
+from django.contrib.postgres.indexes import BrinIndex
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -85,6 +86,10 @@ class EventSource(Record):
     resolve_incident_on_clear = models.BooleanField(
         default=True, help_text="Resolve the incident when every alert of its group has cleared."
     )
+    warning_opens_incident = models.BooleanField(
+        default=False,
+        help_text="Warnings from this source also open a low-priority incident (exceptions always do).",
+    )
     storm_threshold_per_minute = models.PositiveIntegerField(
         default=0,
         help_text="Above this many events in a minute the source is in storm mode: its new alerts join "
@@ -147,6 +152,7 @@ class RawEvent(models.Model):
             models.Index(
                 fields=["id"], name="events_raw_unprocessed_idx", condition=Q(processed_at__isnull=True)
             ),
+            BrinIndex(fields=["received_at"], name="events_raw_received_brin"),  # retention's scan
         ]
 
     def __str__(self) -> str:
@@ -157,7 +163,14 @@ class Event(models.Model):
     """A normalised event: what changed state, where, how badly, and the alert it counted towards."""
 
     source = models.ForeignKey(EventSource, on_delete=models.PROTECT, related_name="events")
-    raw = models.OneToOneField(RawEvent, on_delete=models.CASCADE, related_name="event")
+    raw = models.OneToOneField(
+        RawEvent,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="event",
+        help_text="Empty once the raw event has expired (EVENTS_RAW_RETENTION_DAYS).",
+    )
     resource = models.CharField(max_length=255, blank=True)
     ci = models.ForeignKey(
         "configuration.ConfigurationItem",
@@ -185,7 +198,11 @@ class Event(models.Model):
 
     class Meta:
         ordering = ["-occurred_at", "-id"]
-        indexes = [models.Index(fields=["source", "occurred_at"], name="events_event_source_time_idx")]
+        indexes = [
+            models.Index(fields=["source", "occurred_at"], name="events_event_source_time_idx"),
+            # Statistics and retention scan by receipt time; BRIN: tiny, and next to free on insert.
+            BrinIndex(fields=["received_at"], name="events_event_received_brin"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.resource} {self.check_name} {self.state}"
@@ -351,6 +368,9 @@ class Rule(Record):
         help_text="Template, e.g. {resource}:{check} or {label.job}:{check}; fields: source, resource, check, ci, label.<name>.",
     )
     drop = models.BooleanField(default=False, help_text="Ignore matching events (kept as raw events only).")
+    open_incident_on_warning = models.BooleanField(
+        default=False, help_text="Matching events classified as warnings open a low-priority incident."
+    )
 
     class Meta:
         ordering = ["order", "id"]

@@ -37,6 +37,7 @@ class Item:
     rule_id: int | None = None
     dropped: bool = False
     alert_id: int | None = None
+    warning_incident: bool = False  # a matching rule says a warning opens a low-priority incident
 
 
 @dataclass

@@ -21,6 +21,7 @@ from events.normalise import Normalised, PayloadError, host_of, normalise_alertm
 from events.pipeline import BatchResult, Item, Touched
 from events.rules import RuleSet
 from events.signals import alert_repeated
+from events.warning_incidents import open_for_warnings
 
 logger = logging.getLogger(__name__)
 
@@ -157,6 +158,7 @@ def process_batch(
     cis = {item.ci.pk: item.ci for item in kept if item.ci is not None}
     groups = correlate(new_alerts, cis, windows, now, result, storms)
     handle(touched, groups, cis, windows, now, result, storms)
+    open_for_warnings(kept, touched, groups, cis, windows, now, result)
     handle_clears(closed, now, result)
     return result
 
@@ -409,34 +411,3 @@ def sweep_unprocessed(*, max_batches: int = 20) -> int:
         if len(ids) < size:
             break
     return done
-
-
-EXPIRY_BATCH = 10000
-
-
-def expire_old(*, now: datetime.datetime | None = None) -> int:
-    """Delete what has been kept for analysis long enough: informational events (with their raw
-    events) and dropped or invalid raw events older than ``EVENTS_RETENTION_DAYS``. Events that
-    counted towards an alert stay. In batches of ``EXPIRY_BATCH``, each its own transaction; returns
-    how many raw events were deleted."""
-    cutoff = (now or timezone.now()) - datetime.timedelta(days=conf.retention_days())
-    deleted = 0
-    while True:
-        with transaction.atomic():
-            informational = RawEvent.objects.filter(
-                received_at__lt=cutoff,
-                event__classification=Classification.INFORMATIONAL,
-                event__alert__isnull=True,
-            )
-            unused = RawEvent.objects.filter(
-                received_at__lt=cutoff, outcome__in=[RawEventOutcome.DROPPED, RawEventOutcome.INVALID]
-            )
-            ids = list(informational.values_list("id", flat=True)[:EXPIRY_BATCH])
-            ids += list(unused.values_list("id", flat=True)[: EXPIRY_BATCH - len(ids)])
-            if not ids:
-                return deleted
-            Event.objects.filter(raw_id__in=ids).delete()
-            RawEvent.objects.filter(pk__in=ids).delete()
-            deleted += len(ids)
-        if len(ids) < EXPIRY_BATCH:
-            return deleted

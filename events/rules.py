@@ -53,6 +53,8 @@ class RuleSet:
                 item.dropped = True
                 item.rule_id = rule.pk
                 return
+            if rule.open_incident_on_warning:
+                item.warning_incident = True
             if classification is None and rule.set_classification:
                 classification = rule.set_classification
             if severity is None and rule.set_severity:

@@ -28,7 +28,8 @@ from events.choices import AlertState
 from events.correlation import incident_for_group
 from events.models import AlertGroup, EventSource, hash_token, new_token
 from events.normalise import Normalised, PayloadError, normalise_alertmanager, normalise_generic
-from events.processing import BatchResult, expire_old, process_batch, process_ids, sweep_unprocessed
+from events.processing import BatchResult, process_batch, process_ids, sweep_unprocessed
+from events.retention import expire_old
 from incidents import services as incident_services
 from incidents.choices import OPEN_STATUSES
 from itsm import services as kernel

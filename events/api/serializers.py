@@ -168,6 +168,7 @@ class EventSourceSerializer(RecordSerializer):
             "max_batch_size",
             "rate_limit_per_minute",
             "resolve_incident_on_clear",
+            "warning_opens_incident",
             "storm_threshold_per_minute",
             "storm_quiet_minutes",
             "storm_notify_group",
@@ -229,6 +230,7 @@ class RuleSerializer(RecordSerializer):
             "set_severity",
             "set_dedup_key",
             "drop",
+            "open_incident_on_warning",
             "version",
         ]
 
