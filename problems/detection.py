@@ -19,6 +19,7 @@ keyed (unique), so a run repeated finds the same candidates and adds only new in
 from __future__ import annotations
 
 import datetime
+import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 
@@ -87,7 +88,15 @@ def _recent_rows(since: datetime.datetime) -> list[_Row]:
         .values_list("id", "number", "short_description", "created_at", "service_id", "category_id", "words")
     )
     return [
-        _Row(pk, number, text, created, service, category, frozenset(w for w in (lex or []) if w not in stop))
+        _Row(
+            pk,
+            number,
+            text,
+            created,
+            service,
+            category,
+            frozenset(w for w in (lex or []) if _usable(w, stop)),
+        )
         for pk, number, text, created, service, category, lex in rows
     ]
 
@@ -116,6 +125,18 @@ def _clusters(rows: list[_Row], similarity: float) -> list[list[_Row]]:
     for i, row in enumerate(rows):
         groups[find(i)].append(row)
     return list(groups.values())
+
+
+def _usable(lexeme: str, stop: frozenset[str]) -> bool:
+    # A hyphenated word is indexed whole and in parts ("e-mail", "e", "mail"): keep the parts of two
+    # letters or more, or "e-mail" alone would make two texts look alike three times over.
+    return len(lexeme) > 1 and "-" not in lexeme and lexeme not in stop
+
+
+def _as_typed(stems: list[str], rows: list[_Row]) -> list[str]:
+    """The words as people typed them for a theme's stems ("databas" -> "database"), for explanations."""
+    words = [word.lower() for row in rows for word in re.findall(r"[\w-]+", row.short_description)]
+    return [next((word for word in words if word.startswith(stem)), stem) for stem in stems]
 
 
 def _theme(rows: list[_Row]) -> list[str]:
@@ -201,7 +222,7 @@ def detect_recurring(
                 explanation=(
                     f"{len(cluster)} incidents in the last {window_days} days on the {label} "
                     f"{names.get(anchor_id, anchor_id)}, not linked to a problem, share the words "
-                    f"{', '.join(theme)}."
+                    f"{', '.join(_as_typed(theme, cluster))}."
                 ),
                 rows=cluster,
                 anchor={"ci_id": anchor_id} if kind == "ci" else {"service_id": anchor_id},

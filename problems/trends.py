@@ -68,7 +68,7 @@ def trend_report(user, *, weeks: int = 8, now: datetime.datetime | None = None) 
     unlinked = Incident.objects.visible_to(user).filter(created_at__gte=since).exclude(linked_to_a_problem())
     top_pairs = list(
         unlinked.exclude(category__isnull=True)
-        .values("category__name", "service__name")
+        .values("category__name", "subcategory__name", "service__name")
         .annotate(n=Count("id"))
         .filter(n__gte=2)
         .order_by("-n")[:TOP]

@@ -31,6 +31,7 @@ def loaded(django_db_setup, django_db_blocker):
 
 def test_the_story(loaded):
     assert loaded.startswith("4 problems, 2 known errors")
+    assert KnownError.objects.get(title=demo.VPN_KE).uses.filter(outcome="worked").exists()
     statuses = set(Problem.objects.values_list("status", flat=True))
     assert {"new", "under_investigation", "known_error", "resolved"} <= statuses
     vpn = KnownError.objects.get(title=demo.VPN_KE)
