@@ -9,6 +9,12 @@ from itsm.registry import MenuItem, registry
 STAFF = frozenset(roles.STAFF_ROLES)
 
 
+def _load_demo() -> str:
+    from events.demo import load_demo
+
+    return load_demo()
+
+
 def register() -> None:
     registry.add_menu(
         MenuItem(
@@ -32,3 +38,4 @@ def register() -> None:
     )
     registry.add_notification_kind("events.warning", "Monitoring warning on a CI your group owns")
     registry.add_notification_kind("events.storm", "An event source floods (storm mode starts or ends)")
+    registry.add_demo_loader(400, "events", _load_demo)
