@@ -206,14 +206,15 @@ class ProblemIncident(models.Model):
 
 
 class KnownErrorQuerySet(RecordQuerySet):
-    def visible_to(self, user):
-        """Staff see every known error; other signed-in users (the portal) only published ones, and
-        through ``queries.published_known_errors`` only their user-facing text."""
-        if roles.is_staff_role(user):
-            return self
-        if user is not None and user.is_authenticated:
-            return self.filter(publish_to_portal=True, status__in=KE_OPEN_STATUSES)
-        return self.none()
+    """Staff see every known error (``visible_to``, the kernel's default): its record, files, timeline
+    and search hits are theirs. End users get only the published text, through ``published_for``."""
+
+    def published_for(self, user):
+        """Published, open known errors for anyone signed in (the portal); callers expose only their
+        number, title and user-facing text (``queries.published_known_errors``)."""
+        if user is None or not user.is_authenticated:
+            return self.none()
+        return self.filter(publish_to_portal=True, status__in=KE_OPEN_STATUSES)
 
 
 class KnownError(NumberedRecord):

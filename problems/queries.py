@@ -178,7 +178,7 @@ def problems_of_incident(incident: Incident, user) -> list[ProblemIncident]:
 def published_known_errors(user, text: str = "", limit: int = 20) -> list[dict]:
     """What the portal shows anyone signed in: published, open known errors, their number, title and
     user-facing text only (never the root cause, CIs or internal notes)."""
-    rows = KnownError.objects.visible_to(user).filter(publish_to_portal=True, status__in=KE_OPEN_STATUSES)
+    rows = KnownError.objects.published_for(user)
     query = _or_query(text)
     if query is not None:
         rows = (

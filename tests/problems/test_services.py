@@ -390,7 +390,9 @@ def test_known_error_visibility(agent, end_user):
     KnownError.objects.filter(pk=shown.pk).update(
         publish_to_portal=True, public_text="Open tray 2 and remove paper."
     )
-    assert list(KnownError.objects.visible_to(end_user)) == [KnownError.objects.get(pk=shown.pk)]
+    # Nothing of the record itself (files, timeline, search hits): only the published text.
+    assert not KnownError.objects.visible_to(end_user).exists()
+    assert list(KnownError.objects.published_for(end_user)) == [KnownError.objects.get(pk=shown.pk)]
     assert Problem.objects.visible_to(end_user).count() == 0
     published = queries.published_known_errors(end_user, "printer")
     assert [row["number"] for row in published] == [shown.number]

@@ -260,3 +260,25 @@ def test_manager_publishes_from_the_edit_form(client_as, agent, manager):
     services.known_error_transition(known_error=known_error, actor=agent, to="retired", reason="Gone")
     assert not KnownError.objects.get(pk=known_error.pk).publish_to_portal
     assert UserFactory(roles=[roles.END_USER])
+
+
+def test_end_users_find_no_known_error_record_in_search_or_files(client_as, agent, manager, end_user):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from itsm import services as kernel
+
+    known_error = make_known_error(agent, title="Printer firmware bug")
+    services.known_error_update(
+        known_error=known_error,
+        actor=manager,
+        changes={"publish_to_portal": True, "public_text": "Use tray 1."},
+    )
+    attachment = kernel.attachment_add(
+        record=known_error, upload=SimpleUploadedFile("trace.txt", b"root cause trace"), actor=agent
+    )
+    client = client_as(end_user)
+    assert "Printer firmware bug" not in client.get("/search/", {"q": "printer firmware"}).content.decode()
+    assert client.get(f"/attachments/{attachment.pk}/download/").status_code == 404
+    assert (
+        "Printer firmware bug" in client_as(agent).get("/search/", {"q": "printer firmware"}).content.decode()
+    )
