@@ -19,6 +19,7 @@ from django.views import View
 from django.views.generic import TemplateView
 
 from incidents.models import Incident
+from itsm import queries as kernel_queries
 from itsm import roles
 from itsm.exceptions import ConflictError
 from itsm.views.generic import Column, RecordDetailView, RecordListView
@@ -253,6 +254,7 @@ class ProblemDetail(ActionsMixin, RecordDetailView):
             moves=moves,
             is_open=problem.status in OPEN_STATUSES,
             links=queries.linked_incidents(problem, user),
+            other_links=kernel_queries.links_for(problem, user),
             workarounds=queries.workarounds_of(problem),
             known_errors=list(problem.known_errors.order_by("-id")),
             improvements=list(problem.improvements.order_by("-id")),
@@ -444,6 +446,7 @@ class KnownErrorDetail(ActionsMixin, RecordDetailView):
                 if target in KE_TRANSITIONS[ke.status]
             ],
             workarounds=queries.workarounds_of(ke),
+            other_links=kernel_queries.links_for(ke, user),
             effectiveness=queries.effectiveness_of(ke),
             uses=queries.uses_of(ke, user),
             fix_options=list(ke.fix_options.all()),

@@ -282,3 +282,13 @@ def test_end_users_find_no_known_error_record_in_search_or_files(client_as, agen
     assert (
         "Printer firmware bug" in client_as(agent).get("/search/", {"q": "printer firmware"}).content.decode()
     )
+
+
+def test_links_made_from_an_incident_show_on_the_problem(client_as, agent):
+    from itsm import services as kernel
+
+    problem = make_problem(agent)
+    incident = make_incident(agent, short_description="Linked from the incident page")
+    kernel.link_add(source=incident, target=problem, actor=agent, kind="caused_by")
+    html = client_as(agent).get(f"/problems/{problem.pk}/").content.decode()
+    assert "Linked from the incident page" in html and "caused_by" in html
