@@ -64,7 +64,7 @@ class IncidentFilterSet(RecordFilterSet):
         queryset=Category.objects.filter(parent__isnull=True), label="Category"
     )
     subcategory = django_filters.ModelChoiceFilter(
-        queryset=Category.objects.filter(parent__isnull=False), label="Subcategory"
+        queryset=Category.objects.filter(parent__isnull=False).select_related("parent"), label="Subcategory"
     )
     channel = django_filters.ChoiceFilter(choices=Channel.choices)
     caller = django_filters.ModelChoiceFilter(queryset=User.objects.all(), label="Caller")

@@ -11,10 +11,12 @@ from dataclasses import dataclass, field
 from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.db.models import F, Prefetch, QuerySet
 
+from configuration.models import ConfigurationItem
 from incidents.choices import OPEN_STATUSES, Status
 from incidents.models import AssignmentHop, Incident, SwarmMember
 from itsm.registry import registry
 from itsm.search import SEARCH_CONFIG
+from people.models import SupportGroup, User
 
 # Queues: name -> (label, filter given the user). Every queue reads open incidents only, through
 # the partial indexes on open incidents.
@@ -28,12 +30,27 @@ QUEUES = {
 }
 
 
+# What a list row shows of each related row. They are read by id, one query per relation for the
+# whole page, not joined: with five joins PostgreSQL spent 10-20 ms *planning* the page query
+# (join orders over tables with many indexes) to run it in under 1 ms; alone it plans in 0.3 ms
+# (bench "incidents", 1M rows).
+_USER_COLUMNS = ("id", "username", "first_name", "last_name", "email", "is_vip", "organisation_id")
+LIST_RELATIONS = (
+    Prefetch("caller", queryset=User.objects.only(*_USER_COLUMNS)),
+    Prefetch("assignee", queryset=User.objects.only(*_USER_COLUMNS)),
+    Prefetch("assignment_group", queryset=SupportGroup.objects.only("id", "name")),
+    Prefetch("service", queryset=ConfigurationItem.objects.only("id", "number", "name")),
+)
+
+
 def incidents(user) -> QuerySet:
-    """The list query: what every row shows, joined in one query."""
+    """The list query: the incident's own columns, and what every row shows of its relations."""
     return (
         Incident.objects.visible_to(user)
-        .select_related("caller", "assignment_group", "assignee", "service", "category", "subcategory")
-        .defer("description", "symptoms", "resolution_notes", "major_reason", "intake_answers")
+        .prefetch_related(*LIST_RELATIONS)
+        .defer(
+            "description", "symptoms", "resolution_notes", "major_reason", "intake_answers", "search_vector"
+        )
     )
 
 

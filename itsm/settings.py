@@ -326,6 +326,7 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
+FORM_RENDERER = "itsm.forms.FormRenderer"  # selects rendered in Python (itsm/forms.py)
 
 LOGGING = {
     "version": 1,

@@ -110,7 +110,7 @@ class SwarmMemberSerializer(serializers.ModelSerializer):
 
 
 class IncidentListSerializer(serializers.ModelSerializer):
-    """A queue row: only what the queue shows, all from one joined query."""
+    """A queue row: only what the queue shows (relations read by id: ``queries.LIST_RELATIONS``)."""
 
     status = status_field()
     assignment_group_name = name_of("assignment_group.name")

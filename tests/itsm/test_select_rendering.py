@@ -1,0 +1,42 @@
+"""Selects are rendered in Python (``itsm.forms.FormRenderer``); the markup must be Django's own."""
+
+import pytest
+from django import forms
+from django.forms.renderers import DjangoTemplates
+from django.utils.safestring import mark_safe
+
+from itsm.forms import FormRenderer
+
+
+class Sample(forms.Form):
+    plain = forms.ChoiceField(
+        choices=[("", "---"), ("x", "X <&> 'quoted'"), ("Group", [("g1", "G1"), ("g2", 'G"2')])],
+        initial="g2",
+    )
+    several = forms.MultipleChoiceField(
+        choices=[("1", "one"), ("2", "two"), ("3", "three")],
+        initial=["1", "3"],
+        required=False,
+        widget=forms.SelectMultiple(attrs={"data-x": 'a"b', "disabled": True, "hidden": False}),
+    )
+    maybe = forms.NullBooleanField()
+    number = forms.TypedChoiceField(choices=[(1, "One"), (2, "Two")], coerce=int, initial=2)
+    safe = forms.ChoiceField(choices=[("a&b", mark_safe("<b>bold</b> &amp; safe")), ("c", "<i>plain</i>")])
+
+
+@pytest.mark.parametrize("name", ["plain", "several", "maybe", "number", "safe"])
+def test_same_markup_as_django_templates(name):
+    assert str(Sample(renderer=FormRenderer())[name]) == str(Sample(renderer=DjangoTemplates())[name])
+
+
+def test_bound_values_and_errors_render_alike():
+    data = {"plain": "x", "several": ["2"], "maybe": "true", "number": "9", "safe": "c"}
+    fast, slow = Sample(data, renderer=FormRenderer()), Sample(data, renderer=DjangoTemplates())
+    assert not fast.is_valid() and not slow.is_valid()
+    for name in Sample.base_fields:
+        assert str(fast[name]) == str(slow[name])
+    assert 'value="x" selected' in str(fast["plain"])
+
+
+def test_the_project_uses_it(settings):
+    assert settings.FORM_RENDERER == "itsm.forms.FormRenderer"
