@@ -36,6 +36,16 @@ def register() -> None:
             order=151,
         )
     )
+    registry.add_menu(
+        MenuItem(
+            section="Events",
+            label="Active checks",
+            url_name="events:checks",
+            roles=STAFF,
+            icon="heart-pulse",
+            order=152,
+        )
+    )
     registry.add_notification_kind("events.warning", "Monitoring warning on a CI your group owns")
     registry.add_notification_kind("events.storm", "An event source floods (storm mode starts or ends)")
     registry.add_demo_loader(400, "events", _load_demo)

@@ -10,16 +10,18 @@ from urllib.parse import urlsplit
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
+from django.db.models import F
 from django.http import Http404, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views import View
 from django.views.generic import TemplateView
 
+from configuration.models import ConfigurationItem
 from events import assignment, queries, services, stats, storm
 from events.choices import AlertState
 from events.filters import AlertGroupFilterSet
-from events.models import Alert, AlertGroup, EventSource
+from events.models import Alert, AlertGroup, Check, EventSource
 from incidents.models import Incident
 from itsm.exceptions import ConflictError
 from itsm.views.mixins import RoleRequiredMixin
@@ -59,6 +61,33 @@ class Console(RoleRequiredMixin, TemplateView):
             context["support_groups"] = list(
                 SupportGroup.objects.filter(is_active=True).order_by("name").values_list("name", flat=True)
             )
+            context["services"] = list(
+                ConfigurationItem.objects.visible_to(self.request.user)
+                .filter(ci_class__is_service=True)
+                .order_by("name")
+                .values_list("pk", "name")
+            )
+            context["service_id"] = filter_value(context["filter"], "service")
+        return context
+
+
+def filter_value(filterset, name: str) -> int | None:
+    value = filterset.form.cleaned_data.get(name) if filterset.form.is_valid() else None
+    return getattr(value, "pk", None)
+
+
+class CheckList(RoleRequiredMixin, TemplateView):
+    """Active checks with their last result, failing first (two queries)."""
+
+    template_name = "events/checks.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["checks"] = list(
+            Check.objects.visible_to(self.request.user)
+            .select_related("ci")
+            .order_by(F("last_ok").asc(nulls_last=True), "ci__name", "name")[:500]
+        )
         return context
 
 

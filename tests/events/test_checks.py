@@ -246,3 +246,18 @@ def test_checks_api_validates_and_pins_its_query_count(
         f"/api/v1/events/checks/{check.pk}/", {"kind": "tcp", "target": "x:25"}, format="json"
     )
     assert changed.status_code == 200 and changed.json()["version"] == 2
+
+
+def test_checks_page_lists_failing_checks_first(client_as, agent, end_user, shop):
+    Check.objects.create(
+        ci=shop, name="ok", target="https://a.example.com/", last_ok=True, last_result="HTTP 200"
+    )
+    Check.objects.create(
+        ci=shop, name="bad", target="https://b.example.com/", last_ok=False, last_result="HTTP 503"
+    )
+    Check.objects.create(ci=shop, name="new", kind="tcp", target="db:5432")
+    client = client_as(agent)
+    client.get("/events/checks/")
+    html = client.get("/events/checks/").content.decode()
+    assert html.index("HTTP 503") < html.index("HTTP 200") < html.index("not run yet")
+    assert client_as(end_user).get("/events/checks/").status_code == 403

@@ -59,6 +59,9 @@ def test_console_filters_and_keeps_them_on_refresh(client_as, agent, estate):
     assert 'hx-get="/events/?state=closed"' in html  # the refresh keeps the filters
     html = client.get("/events/", {"severity": "warning"}, headers={"HX-Request": "true"}).content.decode()
     assert "host-2: disk" in html and "host-1: down" not in html
+    html = client.get("/events/", {"service": estate["service"].pk}).content.decode()
+    assert "host-1: down" in html and "host-2: disk" not in html
+    assert f'<option value="{estate["service"].pk}" selected>Payroll</option>' in html
     html = client.get("/events/", {"source": "nonsense"}).content.decode()
     assert "source:" in html  # the bad filter is named, not a 500
 
