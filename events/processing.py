@@ -160,6 +160,7 @@ def process_batch(
     handle(touched, groups, cis, windows, now, result, storms)
     open_for_warnings(kept, touched, groups, cis, windows, now, result)
     handle_clears(closed, now, result)
+    storms.record()  # last: its row locks are held only while the batch commits
     return result
 
 

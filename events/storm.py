@@ -22,7 +22,7 @@ from django.db.models import F
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
-from events.models import EventSource, Storm
+from events.models import EventRate, EventSource, Storm
 from itsm import notifications, roles
 
 logger = logging.getLogger(__name__)
@@ -43,47 +43,77 @@ RETURNING r.source_id, r.minute, r.events
 """
 
 
-def observe(items, now: datetime.datetime) -> dict[int, Storm]:
-    """Count the batch's events per source and minute received; start or extend storms; end quiet
-    ones. Returns {source id: open storm} for the batch's sources in storm mode."""
+class Observed(dict):
+    """{source id: open storm} for a batch's sources in storm mode, and the batch's writes to the
+    per-minute counts and to the storms, which ``record`` makes at the end of the batch: the rows
+    they lock are then held only while the batch commits, so concurrent batches of a storming source
+    do not wait for each other's whole transaction."""
+
+    def __init__(self, storms=(), *, counts=None, busy=None, added=None):
+        super().__init__(storms)
+        self.counts: Counter = counts or Counter()
+        self.busy: dict[int, tuple[datetime.datetime, int]] = busy or {}
+        self.added: dict[int, int] = added or {}
+
+    def record(self) -> None:
+        """Add the batch's events to the per-minute counts and to its open storms (sorted: one lock
+        order for every batch)."""
+        if not self.counts:
+            return
+        keys = sorted(self.counts)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                _COUNT, [[k[0] for k in keys], [k[1] for k in keys], [self.counts[k] for k in keys]]
+            )
+        for source_id in sorted(self):
+            storm = self[source_id]
+            changes = {"events": F("events") + self.added.get(source_id, 0)}
+            if source_id in self.busy:
+                minute, peak = self.busy[source_id]
+                changes["last_busy_at"] = Greatest(F("last_busy_at"), minute + MINUTE)
+                changes["peak_per_minute"] = Greatest(F("peak_per_minute"), peak)
+            Storm.objects.filter(pk=storm.pk).update(**changes)
+
+
+def observe(items, now: datetime.datetime) -> Observed:
+    """Read the per-minute counts of the batch's sources that have a storm threshold, add the
+    batch's own, and start a storm for a source over it (or end one that has been quiet long
+    enough). Only reads and the rare start or end write here; the counts are written by
+    ``Observed.record`` at the end of the batch. Concurrent batches may each miss the other's
+    events in their sum: a storm then starts one batch later, never wrongly."""
     watched = {item.source.pk: item.source for item in items if item.source.storm_threshold_per_minute}
     if not watched:
-        return {}
+        return Observed()
     counts = Counter(
         (item.source.pk, _minute(item.raw.received_at)) for item in items if item.source.pk in watched
     )
-    keys = sorted(counts)
-    with connection.cursor() as cursor:
-        cursor.execute(_COUNT, [[k[0] for k in keys], [k[1] for k in keys], [counts[k] for k in keys]])
-        rows = cursor.fetchall()
+    stored = {
+        (rate.source_id, rate.minute): rate.events
+        for rate in EventRate.objects.filter(
+            source_id__in=watched, minute__in={minute for _s, minute in counts}
+        ).only("source_id", "minute", "events")
+    }
     busy: dict[int, tuple[datetime.datetime, int]] = {}
-    for source_id, minute, total in rows:
+    for (source_id, minute), n in counts.items():
+        total = n + stored.get((source_id, minute), 0)
         if total > watched[source_id].storm_threshold_per_minute:
             last, peak = busy.get(source_id, (minute, 0))
             busy[source_id] = (max(last, minute), max(peak, total))
     storms = {s.source_id: s for s in Storm.objects.filter(source_id__in=watched, ended_at__isnull=True)}
     for source_id in sorted(watched):
         storm = storms.get(source_id)
-        added = sum(n for (s, _m), n in counts.items() if s == source_id)
-        if source_id in busy:
+        if source_id in busy and storm is None:
             minute, peak = busy[source_id]
-            if storm is None:
-                storm = _start(watched[source_id], minute, peak, now)
-                storms[source_id] = storm
-            Storm.objects.filter(pk=storm.pk).update(
-                last_busy_at=Greatest(F("last_busy_at"), minute + MINUTE),
-                peak_per_minute=Greatest(F("peak_per_minute"), peak),
-                events=F("events") + added,
-            )
-        elif storm is not None:
-            if _quiet(storm, watched[source_id], now):
-                _end(storm, now)
-                del storms[source_id]
-            else:
-                Storm.objects.filter(pk=storm.pk).update(events=F("events") + added)
+            storms[source_id] = _start(watched[source_id], minute, peak, now)
+        elif source_id not in busy and storm is not None and _quiet(storm, watched[source_id], now):
+            _end(storm, now)
+            del storms[source_id]
     for source_id, storm in storms.items():
         storm.source = watched[source_id]
-    return storms
+    added = Counter()
+    for (source_id, _at), n in counts.items():
+        added[source_id] += n
+    return Observed(storms, counts=counts, busy=busy, added=dict(added))
 
 
 def _quiet(storm: Storm, source: EventSource, now: datetime.datetime) -> bool:
