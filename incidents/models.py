@@ -223,12 +223,15 @@ class Incident(NumberedRecord):
     short_description = models.CharField(max_length=200)
     description = models.TextField(blank=True)
     symptoms = models.TextField(blank=True)
+    # caller and service: no index of their own; incident_caller_idx and incident_service_idx
+    # (column, id DESC) serve their look-ups and their deletions' SET NULL.
     caller = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
         blank=True,
         on_delete=models.SET_NULL,
         related_name="incidents_raised",
+        db_index=False,
     )
     contact_name = models.CharField(max_length=200, blank=True)
     contact_email = models.EmailField(blank=True)
@@ -257,6 +260,7 @@ class Incident(NumberedRecord):
         on_delete=models.PROTECT,
         related_name="service_incidents",
         limit_choices_to={"ci_class__is_service": True},
+        db_index=False,
     )
     cis = models.ManyToManyField(
         "configuration.ConfigurationItem", blank=True, related_name="incidents", verbose_name="affected CIs"
