@@ -11,12 +11,13 @@ from itsm.api.viewsets import RecordViewSet
 
 
 class CheckViewSet(RecordViewSet):
-    """Active checks on CIs (HTTP(S), TCP), run by beat; staff read, admins and managers write."""
+    """Active checks on CIs (HTTP(S), TCP), run by beat; staff read, admins write (a check makes the
+    workers connect to any host and port it names, so it is an administrator's setting)."""
 
     serializer_class = serializers.CheckSerializer
     queryset = Check.objects.all()
     permission_classes = [ReadStaffWriteRoles]
-    write_roles = (roles.ADMIN, roles.MANAGER)
+    write_roles = (roles.ADMIN,)
     filterset_class = CheckFilterSet
 
     def base_queryset(self):
