@@ -12,6 +12,7 @@ during network I/O:
    (every run: the alert counts them), the first success after a failure a clear.
 
 A worker that dies between 1 and 3 loses that one run; the check runs again one interval later.
+A check disabled while failing gets a clear event on the next tick, so its alert does not stay open.
 """
 
 from __future__ import annotations
@@ -269,6 +270,32 @@ def record_results(results: list[tuple[Check, Outcome]], *, at: datetime.datetim
     return len(payloads)
 
 
+def clear_disabled(*, at: datetime.datetime, limit: int) -> int:
+    """A check disabled while failing would leave its alert open for ever: clear it (a clear event
+    through the pipeline, like a recovery) and forget the last result. Returns how many."""
+    from events import services
+
+    with transaction.atomic():
+        stale = list(
+            Check.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("ci")
+            .filter(enabled=False, last_ok=False)
+            .order_by("id")[:limit]
+        )
+        if not stale:
+            return 0
+        outcome = Outcome(True, "The check was disabled; its alert is cleared.", 0)
+        payloads = [_payload(check, outcome, EventState.CLEAR, at) for check in stale]
+        Check.objects.filter(pk__in=[check.pk for check in stale]).update(
+            last_ok=None, last_result=outcome.message
+        )
+        received_at = timezone.now()
+        source = check_source()
+        parsed = services.parse_generic(source, payloads, received_at=received_at)
+        services.events_ingest(source=source, parsed=parsed, received_at=received_at)
+    return len(stale)
+
+
 @dataclass
 class RunResult:
     checks: int = 0
@@ -283,6 +310,7 @@ def run_due_checks(*, now: datetime.datetime | None = None, max_seconds: float |
     budget = conf.check_run_seconds() if max_seconds is None else max_seconds
     started = time.monotonic()
     total = RunResult()
+    total.events += clear_disabled(at=now or timezone.now(), limit=limit)
     while True:
         at = now or timezone.now()
         due = claim_due(now=at, limit=limit)

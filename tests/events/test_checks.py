@@ -264,3 +264,15 @@ def test_checks_page_lists_failing_checks_first(client_as, agent, end_user, shop
     html = client.get("/events/checks/").content.decode()
     assert html.index("HTTP 503") < html.index("HTTP 200") < html.index("not run yet")
     assert client_as(end_user).get("/events/checks/").status_code == 403
+
+
+def test_disabling_a_failing_check_clears_its_alert(shop):
+    check = Check.objects.create(ci=shop, name="smtp", kind="tcp", target=f"127.0.0.1:{_closed_port()}")
+    _run()
+    assert Alert.objects.get().state == AlertState.OPEN
+    Check.objects.filter(pk=check.pk).update(enabled=False)
+    assert _run(timezone.now() + datetime.timedelta(minutes=5)).events == 1
+    assert Alert.objects.get().state == AlertState.CLOSED
+    check.refresh_from_db()
+    assert check.last_ok is None and "disabled" in check.last_result
+    assert _run(timezone.now() + datetime.timedelta(minutes=10)).events == 0  # once
