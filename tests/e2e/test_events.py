@@ -74,3 +74,8 @@ def test_operator_filters_assigns_acknowledges_and_reads_raw_events(page, shot, 
     rows.first.locator("summary").click()
     expect(rows.first.locator("pre")).to_contain_text('"value": 503')
     shot("raw-events")
+
+    page.goto("/events/statistics/?since=2026-11-01&until=2026-11-30")
+    expect(page.locator("#by-source")).to_contain_text("prometheus")
+    expect(page.locator("#totals")).to_contain_text("Events received")
+    shot("statistics")
