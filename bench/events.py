@@ -371,7 +371,7 @@ def _drain(env: dict[str, str], db: _Db, source_id: int, name: str) -> dict:
 def run_b1(port: int, env: dict[str, str], token: str, db: _Db) -> list[dict]:
     source_id = _source_id(db, "B1")
     results, phase, accepted = [], 0, 0
-    for mode in ("single", "batch"):
+    for mode in os.environ.get("BENCH_EVENTS_B1_MODES", "single,batch").split(","):
         for concurrency in B1_CONCURRENCIES:
             phase += 1
             events = [_b1_event(phase, i) for i in range(B1_EVENTS)]

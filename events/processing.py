@@ -16,7 +16,7 @@ from configuration.models import ConfigurationItem
 from events import conf, storm
 from events.choices import Classification, EventState, RawEventOutcome, SourceKind
 from events.correlation import Maintenance, correlate, handle, handle_clears
-from events.models import Alert, Event, EventSource, RawEvent
+from events.models import Alert, EventSource, RawEvent
 from events.normalise import Normalised, PayloadError, host_of, normalise_alertmanager, normalise_generic
 from events.pipeline import BatchResult, Item, Touched
 from events.rules import RuleSet
@@ -317,31 +317,43 @@ def _json(value) -> str:
     return json.dumps(value, default=str)
 
 
+_INSERT_EVENTS = """
+INSERT INTO events_event (source_id, raw_id, resource, ci_id, check_name, severity, state, classification,
+    value, message, labels, occurred_at, received_at, dedup_key, alert_id, rule_id)
+SELECT * FROM unnest(%s::bigint[], %s::bigint[], %s::text[], %s::bigint[], %s::text[], %s::text[], %s::text[],
+    %s::text[], %s::float8[], %s::text[], %s::jsonb[], %s::timestamptz[], %s::timestamptz[], %s::text[],
+    %s::bigint[], %s::bigint[])
+"""
+
+
 def _write_events(items: list[Item]) -> None:
-    Event.objects.bulk_create(
-        [
-            Event(
-                source_id=item.source.pk,
-                raw_id=item.raw.pk,
-                resource=item.event.resource,
-                ci=item.ci,
-                check_name=item.event.check_name,
-                severity=item.event.severity,
-                state=item.event.state,
-                classification=item.classification,
-                value=item.event.value,
-                message=item.event.message,
-                labels=item.event.labels,
-                occurred_at=item.event.occurred_at,
-                received_at=item.raw.received_at,
-                dedup_key=item.event.dedup_key,
-                alert_id=item.alert_id,
-                rule_id=item.rule_id,
-            )
-            for item in items
-        ],
-        batch_size=1000,
-    )
+    """The batch's events in one ``INSERT ... SELECT FROM unnest`` (measured: ``bulk_create`` of 500
+    model instances spent ~0.3 ms an event building them - 40 % of a batch)."""
+    if not items:
+        return
+    rows = [
+        (
+            item.source.pk,
+            item.raw.pk,
+            item.event.resource,
+            item.ci.pk if item.ci is not None else None,
+            item.event.check_name,
+            item.event.severity,
+            item.event.state,
+            item.classification,
+            item.event.value,
+            item.event.message,
+            _json(item.event.labels),
+            item.event.occurred_at,
+            item.raw.received_at,
+            item.event.dedup_key,
+            item.alert_id,
+            item.rule_id,
+        )
+        for item in items
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(_INSERT_EVENTS, [list(column) for column in zip(*rows, strict=True)])
 
 
 def _mark_processed(outcomes: dict[int, tuple[str, str]], now: datetime.datetime) -> None:

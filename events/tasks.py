@@ -10,9 +10,9 @@ from django.db import OperationalError
 # retry (or, once retries run out, the sweeper) processes them exactly once.
 @shared_task(ignore_result=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
 def process_raw_events(raw_ids: list[int]) -> dict:
-    from events.services import process_ids
+    from events.services import process_pending
 
-    result = process_ids(list(raw_ids))
+    result = process_pending(list(raw_ids))
     return {"raw": result.raw, "events": result.events, "incidents_opened": result.incidents_opened}
 
 

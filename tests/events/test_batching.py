@@ -116,3 +116,61 @@ def test_without_a_note_window_every_batch_is_noted(source, post, service_map, s
     for n, check in enumerate(["disk", "memory", "swap"], start=1):
         post(token, on(host, check=check, occurred_at=at(n)))
     assert _notes(AlertGroup.objects.get().incident_id).count() == 3
+
+
+def test_the_source_read_for_a_token_has_its_json_fields_decoded():
+    from tests.events.factories import make_source
+
+    source, token = make_source(
+        "mapped", dedup_fields=["resource", "label.job"], field_mapping={"resource": "host.name"}
+    )
+    found = services.source_for_token(token)
+    assert found.pk == source.pk and found.dedup_fields == ["resource", "label.job"]
+    assert found.field_mapping == {"resource": "host.name"} and found.max_batch_size == source.max_batch_size
+    assert services.source_for_token("evt_unknown") is None
+
+
+def test_while_a_task_is_queued_no_other_is_sent(
+    source, post, monkeypatch, django_capture_on_commit_callbacks
+):
+    from events import tasks
+
+    sent = []
+    monkeypatch.setattr(tasks, "enqueue", sent.append)
+    _source, token = source
+    with django_capture_on_commit_callbacks(execute=True):
+        first = post(token, event(check="a"), process=False).json()["ids"]
+        post(token, event(check="b"), process=False)  # the queued task will take it
+    assert sent == [first]
+    services.processing_started()  # the task starts: what is stored from now on needs a new one
+    with django_capture_on_commit_callbacks(execute=True):
+        third = post(token, event(check="c"), process=False).json()["ids"]
+    assert sent == [first, third]
+
+
+def test_a_request_larger_than_a_batch_sends_a_task_per_batch(
+    source, post, monkeypatch, settings, django_capture_on_commit_callbacks
+):
+    from events import tasks
+
+    settings.EVENTS_BATCH_SIZE = 2
+    sent = []
+    monkeypatch.setattr(tasks, "enqueue", sent.append)
+    _source, token = source
+    with django_capture_on_commit_callbacks(execute=True):
+        ids = post(token, [event(check=str(n)) for n in range(5)], process=False).json()["ids"]
+    assert sent == [ids[0:2], ids[2:4], ids[4:]]
+
+
+def test_a_task_works_through_a_backlog_and_sends_a_helper(source, post, monkeypatch, settings):
+    from events import tasks
+
+    settings.EVENTS_BATCH_SIZE = 2
+    sent = []
+    monkeypatch.setattr(tasks, "enqueue", sent.append)
+    _source, token = source
+    ids = _single_posts(post, token, 7)
+    result = services.process_pending([ids[0]])
+    assert result.raw == 7 and not RawEvent.objects.filter(processed_at__isnull=True).exists()
+    assert sent == [[]]  # one helper task, sent once (it had not started yet)
+    assert sum(Alert.objects.values_list("count", flat=True)) == 7
