@@ -73,6 +73,8 @@ def target_error(kind: str, target: str) -> str | None:
     target = (target or "").strip()
     if not target:
         return "Required."
+    if any(c.isspace() or ord(c) < 32 for c in target):
+        return "No spaces or control characters (percent-encode them in a URL)."
     if kind == CheckKind.HTTP:
         try:
             parts = urlsplit(target)

@@ -107,6 +107,8 @@ def test_tcp_probe_connects_or_is_refused(listener):
         ("tcp", "db-01:http", "not a port"),
         ("tcp", "db-01:0", "not a port"),
         ("http", "", "Required"),
+        ("http", "http://a b/", "No spaces"),
+        ("tcp", "db\n01:5432", "No spaces"),
     ],
 )
 def test_bad_targets_are_named(kind, target, error):
