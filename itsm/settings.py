@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "incidents",
     "events",
     "problems",
+    "knowledge",
 ]
 
 MIDDLEWARE = [
