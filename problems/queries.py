@@ -91,18 +91,23 @@ def known_errors(user) -> QuerySet:
         KnownError.objects.visible_to(user)
         .select_related("problem", "owner", "category")
         .defer("root_cause", "public_text")
-        .annotate(
-            use_count=Count("uses", distinct=True),
-            worked_count=Count("uses", filter=Q(uses__outcome="worked"), distinct=True),
-            partly_count=Count("uses", filter=Q(uses__outcome="partly"), distinct=True),
-            failed_count=Count("uses", filter=Q(uses__outcome="failed"), distinct=True),
-        )
+        .annotate(**_use_counts())
     )
+
+
+def _use_counts() -> dict:
+    return {
+        "use_count": Count("uses", distinct=True),
+        "worked_count": Count("uses", filter=Q(uses__outcome="worked"), distinct=True),
+        "partly_count": Count("uses", filter=Q(uses__outcome="partly"), distinct=True),
+        "failed_count": Count("uses", filter=Q(uses__outcome="failed"), distinct=True),
+    }
 
 
 def known_error_detail(user) -> QuerySet:
     return (
         KnownError.objects.visible_to(user)
+        .annotate(**_use_counts())
         .select_related("problem", "owner", "category", "supplier", "assignment_group", "created_by")
         .prefetch_related(
             "cis__ci_class",

@@ -233,7 +233,7 @@ class ProblemViewSet(_Versioned):
                 actor=request.user, fields=fields, problem=problem, workaround=workaround
             )
         )
-        data = s.KnownErrorSerializer(queries.known_errors(request.user).get(pk=known_error.pk)).data
+        data = s.KnownErrorSerializer(queries.known_error_detail(request.user).get(pk=known_error.pk)).data
         return Response(data, status=status.HTTP_201_CREATED)
 
 
@@ -248,16 +248,20 @@ class KnownErrorViewSet(_Versioned):
 
     filterset_class = KnownErrorFilterSet
     lookup_value_regex = r"\d+"
+    ordering_fields = ["id", "created_at", "next_reassessment_on"]
+    ordering = ["-id"]
     read_serializer = s.KnownErrorSerializer
 
     def get_queryset(self):
         user = self.request.user
-        if self.action in ("list", "retrieve"):
+        if self.action == "list":
             return queries.known_errors(user)
+        if self.action == "retrieve":
+            return queries.known_error_detail(user)
         return KnownError.objects.visible_to(user)
 
     def detail_queryset(self):
-        return queries.known_errors(self.request.user)
+        return queries.known_error_detail(self.request.user)
 
     def get_serializer_class(self):
         if self.action == "list":
@@ -502,6 +506,7 @@ class WorkaroundViewSet(_Versioned):
 
     lookup_value_regex = r"\d+"
     filter_backends = []
+    ordering = "-id"
     read_serializer = s.WorkaroundSerializer
 
     def base_queryset(self):
@@ -589,6 +594,8 @@ class CandidateViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     serializer_class = s.CandidateSerializer
     filterset_class = CandidateFilterSet
     lookup_value_regex = r"\d+"
+    ordering_fields = ["id", "incident_count"]
+    ordering = ["-id"]
 
     def get_queryset(self):
         return queries.candidates(self.request.user, status="").prefetch_related("incidents")
@@ -646,6 +653,8 @@ class ImprovementViewSet(_Versioned):
     serializer_class = s.ImprovementSerializer
     filterset_class = ImprovementFilterSet
     lookup_value_regex = r"\d+"
+    ordering_fields = ["id", "created_at"]
+    ordering = ["-id"]
     read_serializer = s.ImprovementSerializer
 
     def base_queryset(self):

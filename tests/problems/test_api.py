@@ -358,3 +358,21 @@ def test_odd_input_never_gives_a_500(api_as, agent, end_user):
         client.post(f"{KES}{make_known_error(agent).pk}/apply/", {"incident": "x"}, format="json").status_code
         == 400
     )
+
+
+def test_known_error_detail_query_count_is_pinned(api_as, agent, django_assert_num_queries):
+    from tests.configuration.factories import CIFactory
+
+    known_error = make_known_error(agent, cis=[CIFactory()])
+    client = api_as(agent)
+    # token, roles, the known error with its use counts and joins, CIs, their classes, services, fix options
+    with django_assert_num_queries(7):
+        assert client.get(f"{KES}{known_error.pk}/").status_code == 200
+    services.fix_option_add(known_error=known_error, actor=agent, fields={"title": "A", "benefit": "B"})
+    services.known_error_update(
+        known_error=known_error, actor=agent, changes={"cis": [CIFactory(), CIFactory()]}
+    )
+    # ... and the fix options' proposals
+    with django_assert_num_queries(8):
+        data = client.get(f"{KES}{known_error.pk}/").data
+    assert len(data["cis"]) == 2 and len(data["fix_options"]) == 1
