@@ -8,6 +8,8 @@ from rest_framework.routers import SimpleRouter
 from problems.api import views
 
 router = SimpleRouter()
+# Reference data first, problems at the root (as incidents does).
+router.register("risk-levels", views.RiskLevelViewSet, basename="risklevel")
 router.register("", views.ProblemViewSet, basename="problem")
 
 app_name = "problems-api"

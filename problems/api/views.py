@@ -29,6 +29,7 @@ from problems.models import (
     KnownError,
     Problem,
     ProblemCandidate,
+    RiskLevel,
     Workaround,
     WorkaroundUse,
 )
@@ -70,6 +71,16 @@ class _Versioned(RecordViewSet):
 
 
 # -- problems -------------------------------------------------------------------------------------
+
+
+class RiskLevelViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """The impact and probability scales a problem's risk is computed from (edited in the admin)."""
+
+    serializer_class = s.RiskLevelSerializer
+    queryset = RiskLevel.objects.order_by("scale", "value")
+    pagination_class = None
+    filter_backends = []
+
 
 PROBLEM_RESPONSES = {200: s.ProblemSerializer, 400: ERROR, 404: ERROR, 409: CONFLICT}
 

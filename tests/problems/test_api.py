@@ -376,3 +376,25 @@ def test_known_error_detail_query_count_is_pinned(api_as, agent, django_assert_n
     with django_assert_num_queries(8):
         data = client.get(f"{KES}{known_error.pk}/").data
     assert len(data["cis"]) == 2 and len(data["fix_options"]) == 1
+
+
+def test_risk_scales_are_listed(api_as, agent):
+    rows = api_as(agent).get(f"{PROBLEMS}risk-levels/").data
+    assert [(row["scale"], row["value"]) for row in rows][:2] == [("impact", 1), ("impact", 2)]
+    assert len(rows) == 10
+
+
+def test_problem_detail_and_candidate_list_query_counts(api_as, agent, django_assert_num_queries):
+    from tests.configuration.factories import CIFactory
+
+    problem = make_problem(agent, impact=2, probability=2, cis=[CIFactory()])
+    client = api_as(agent)
+    # token, roles, the problem with its joins, services, CIs, their classes
+    with django_assert_num_queries(6):
+        assert client.get(f"{PROBLEMS}{problem.pk}/").status_code == 200
+    for n in range(3):
+        candidate = ProblemCandidate.objects.create(key=f"k{n}", rule="ci_text", title="T", explanation="E")
+        candidate.incidents.set([make_incident(agent)])
+    # token, roles, the page, its incidents
+    with django_assert_num_queries(4):
+        assert len(client.get("/api/v1/problem-candidates/").data["results"]) == 3
