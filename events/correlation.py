@@ -301,6 +301,16 @@ def handle(
         )
 
 
+def impact_and_urgency(group: AlertGroup, alerts: list, cis: dict[int, ConfigurationItem]):
+    """(service, CI, impact, urgency) of the group's incident: the service's (else the CI's)
+    criticality is the impact, 3 without either; the worst severity of ``alerts`` the urgency."""
+    ci = group.ci or (cis.get(alerts[0].ci_id) if alerts[0].ci_id else None)
+    service = ConfigurationItem.objects.select_related("ci_class").filter(pk=group.service_id).first()
+    impact = (service or ci).criticality if (service or ci) else 3
+    urgency = min(URGENCY_FOR_SEVERITY[a.severity] for a in alerts)
+    return service, ci, impact, urgency
+
+
 def incident_for_group(
     group: AlertGroup, alerts: list, cis: dict[int, ConfigurationItem], *, actor, low_priority: bool = False
 ):
@@ -309,10 +319,7 @@ def incident_for_group(
     priority), the CI's owner group is assigned. ``alerts`` are ``Alert``s or the batch's ``Touched``
     (severity, resource, check_name, ci_id). ``low_priority`` (a warning's incident): impact at most
     moderate, urgency low. The caller holds the group's row lock."""
-    ci = group.ci or (cis.get(alerts[0].ci_id) if alerts[0].ci_id else None)
-    service = ConfigurationItem.objects.select_related("ci_class").filter(pk=group.service_id).first()
-    impact = (service or ci).criticality if (service or ci) else 3
-    urgency = min(URGENCY_FOR_SEVERITY[a.severity] for a in alerts)
+    service, ci, impact, urgency = impact_and_urgency(group, alerts, cis)
     if low_priority:
         impact, urgency = max(impact, 3), 4
     lines = [f"- {a.severity}: {a.resource} {a.check_name}".rstrip() for a in alerts]

@@ -258,6 +258,10 @@ class AlertGroup(models.Model):
     assignment_group = models.ForeignKey(
         "people.SupportGroup", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    incident_from_warning = models.BooleanField(
+        default=False,
+        help_text="Its incident is a warning's low-priority one: raised once when an exception joins.",
+    )
 
     objects = RecordQuerySet.as_manager()
 

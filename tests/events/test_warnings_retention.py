@@ -128,3 +128,23 @@ def test_unprocessed_raw_events_are_never_expired(source, settings):
     api.post("/api/v1/events/", event(), format="json")
     assert retention.expire(now=timezone.now() + datetime.timedelta(days=400)).raw_events == 0
     assert RawEvent.objects.filter(processed_at__isnull=True).count() == 1
+
+
+def test_an_exception_joining_a_warning_incident_raises_its_priority_once(post, service_map):
+    from itsm.models import TimelineEntry
+
+    _source, token = make_source("eager", warning_opens_incident=True)
+    post(token, event(resource="host-1", check="disk", severity="warning"))
+    incident = Incident.objects.get()
+    assert incident.priority == 4
+    post(token, event(resource="host-1", check="ping", severity="critical", occurred_at=at(1)))
+    incident.refresh_from_db()
+    # Payroll's criticality (2) is the impact, critical the urgency (1): P2, as if opened for it.
+    assert (incident.impact, incident.urgency, incident.priority) == (2, 1, 2)
+    note = TimelineEntry.objects.filter(object_id=incident.pk, body__contains="P4 to P2").get()
+    assert "critical exception joined alert group" in note.body
+    assert Incident.objects.count() == 1
+    post(token, event(resource="host-1", check="http", severity="critical", occurred_at=at(2)))
+    changes = TimelineEntry.objects.filter(object_id=incident.pk, body__startswith="Priority changed")
+    assert changes.count() == 1  # raised once only
+    assert not AlertGroup.objects.get().incident_from_warning
