@@ -35,7 +35,7 @@ Measured (every statement of the bench processes, gunicorn's included, capped at
   concurrency 8; created rows in the database = 201 answers).
 
 Environment: ``BENCH_INCIDENTS_SCALE`` (default 1.0; 0.02 for a quick check),
-``BENCH_INCIDENTS_RESEED=1``.
+``BENCH_INCIDENTS_RESEED=1``, ``BENCH_INCIDENTS_CONCURRENCIES`` (default ``1,8``).
 """
 
 from __future__ import annotations
@@ -68,7 +68,9 @@ GROUPS, AGENTS, CALLERS, SERVICES, OTHER_CIS = 20, 200, 20_000, 60, 600
 AGENT, AGENT_PASSWORD = "bench-agent", "bench-password"
 AGENT_GROUPS = 3
 STATEMENT_TIMEOUT_MS = 30_000
-LIST_REQUESTS, LIST_SECONDS, CONCURRENCIES, WARMUP = 600, 15.0, (1, 8), 16
+LIST_REQUESTS, LIST_SECONDS, WARMUP = 600, 15.0, 16
+# BENCH_INCIDENTS_CONCURRENCIES="1" measures one agent only (half the run).
+CONCURRENCIES = tuple(int(n) for n in os.environ.get("BENCH_INCIDENTS_CONCURRENCIES", "1,8").split(","))
 DEEP_PAGES = 40
 CREATES, CREATE_SECONDS, CREATE_CONCURRENCY = 10_000, 120.0, 8
 SUGGEST_TEXTS, SUGGEST_REQUESTS, SUGGEST_SECONDS = 200, 400, 20.0
