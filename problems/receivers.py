@@ -9,8 +9,14 @@ Both run inside the sender's transaction, so what they write commits or rolls ba
 
 from __future__ import annotations
 
+import logging
+
+from django.db import transaction
+
 from events.signals import alert_repeated
 from incidents.signals import incident_changed
+
+logger = logging.getLogger(__name__)
 
 
 def _incident_changed(sender, incident, actor, fields, **kwargs) -> None:
@@ -22,7 +28,12 @@ def _incident_changed(sender, incident, actor, fields, **kwargs) -> None:
 def _alert_repeated(sender, alert_id, count, **kwargs) -> None:
     from problems.detection import candidate_from_alert
 
-    candidate_from_alert(alert_id=alert_id, count=count)
+    # Inside event processing: a failure here must never roll back (and so delay) the events.
+    try:
+        with transaction.atomic():
+            candidate_from_alert(alert_id=alert_id, count=count)
+    except Exception:  # noqa: BLE001 - logged; the next repetition of the alert tries again
+        logger.exception("Could not propose a problem for alert %s", alert_id)
 
 
 def connect() -> None:

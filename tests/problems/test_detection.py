@@ -161,3 +161,14 @@ def test_security_incidents_never_feed_a_candidate(agent):
         make_incident(security, short_description=text, cis=[ci], is_security=True)
     assert detection.detect_recurring().examined == 0
     assert not ProblemCandidate.objects.exists()
+
+
+def test_a_failing_candidate_never_breaks_event_processing(monkeypatch):
+    from events.models import Alert
+
+    def broken(**kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(detection, "candidate_from_alert", broken)
+    alert_repeated.send(sender=Alert, alert_id=1, count=10)  # logged, not raised
+    assert not ProblemCandidate.objects.exists()
