@@ -19,6 +19,7 @@ keyed (unique), so a run repeated finds the same candidates and adds only new in
 from __future__ import annotations
 
 import datetime
+import logging
 import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass
@@ -41,6 +42,7 @@ from problems.choices import CandidateRule, CandidateStatus, Source
 from problems.models import Problem, ProblemCandidate
 
 ADVISORY_LOCK = 7_000_001  # pg_try_advisory_xact_lock key of the detection run
+logger = logging.getLogger(__name__)
 
 
 def _setting(name: str, default):
@@ -361,13 +363,37 @@ def candidate_from_alert(*, alert_id: int, count: int) -> ProblemCandidate | Non
             first_seen_at=alert.first_seen_at,
             last_seen_at=alert.last_seen_at,
         )
-        incident = group.incident if group is not None else None
-        if incident is not None:
-            candidate.incidents.add(incident)
-            ProblemCandidate.objects.filter(pk=candidate.pk).update(incident_count=1)
-            candidate.incident_count = 1
+        attach_alert_incident(candidate)
         _tell_managers(candidate)
-        return candidate
+    # The signal comes while events are deduplicated, before correlation gives the alert its group and
+    # incident: look again once the batch is committed (and when the candidate is accepted).
+    transaction.on_commit(lambda: _attach_later(candidate.pk))
+    return candidate
+
+
+def _attach_later(candidate_id: int) -> None:
+    try:
+        attach_alert_incident(ProblemCandidate.objects.filter(pk=candidate_id).first())
+    except Exception:  # noqa: BLE001 - after the events' commit; accepting the candidate attaches it too
+        logger.exception("Could not attach the alert's incident to candidate %s", candidate_id)
+
+
+def attach_alert_incident(candidate: ProblemCandidate | None) -> None:
+    """Attach the incident of a candidate's alert group (and its service), if there is one by now."""
+    if candidate is None or candidate.alert_id is None:
+        return
+    from events.models import Alert
+
+    alert = Alert.objects.select_related("group").filter(pk=candidate.alert_id).first()
+    group = alert.group if alert is not None else None
+    if group is None:
+        return
+    if group.incident_id and not candidate.incidents.filter(pk=group.incident_id).exists():
+        candidate.incidents.add(group.incident_id)
+    ProblemCandidate.objects.filter(pk=candidate.pk).update(
+        incident_count=candidate.incidents.count(), service=candidate.service_id or group.service_id
+    )
+    candidate.refresh_from_db(fields=["incident_count", "service"])
 
 
 def _check_manager(actor) -> None:
@@ -387,6 +413,7 @@ def candidate_accept(*, candidate: ProblemCandidate, actor, fields: dict | None 
         raise ConflictError(
             f"This candidate is already {locked.get_status_display().lower()}.", status=locked.status
         )
+    attach_alert_incident(locked)
     fields = dict(fields or {})
     fields.setdefault("title", locked.title)
     fields.setdefault("description", locked.explanation)

@@ -172,3 +172,29 @@ def test_a_failing_candidate_never_breaks_event_processing(monkeypatch):
     monkeypatch.setattr(detection, "candidate_from_alert", broken)
     alert_repeated.send(sender=Alert, alert_id=1, count=10)  # logged, not raised
     assert not ProblemCandidate.objects.exists()
+
+
+def test_repeated_events_through_the_pipeline_propose_a_problem_with_the_incident(
+    settings, django_capture_on_commit_callbacks
+):
+    """Ten occurrences of one alert posted to the events API and processed: the alert group's incident
+    is attached to the proposed problem."""
+    from rest_framework.test import APIClient
+
+    from events import services as event_services
+    from tests.events.factories import at, event, make_source
+
+    settings.EVENTS_REPEAT_THRESHOLD = 10
+    CIFactory(name="web-01", identifiers={"hostname": "web-01"})
+    _, token = make_source()
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    payload = {"events": [event(occurred_at=at(minute)) for minute in range(10)]}
+    assert api.post("/api/v1/events/", payload, format="json").status_code == 202
+    # The signal comes during deduplication, before correlation opens the incident: it is attached
+    # once the batch is committed.
+    with django_capture_on_commit_callbacks(execute=True):
+        event_services.process_batch()
+    candidate = ProblemCandidate.objects.get()
+    assert candidate.rule == "events" and candidate.alert_count == 10
+    assert candidate.incidents.count() == 1 and candidate.ci.name == "web-01"
