@@ -278,3 +278,19 @@ def test_disabling_a_failing_check_clears_its_alert(shop):
     check.refresh_from_db()
     assert check.last_ok is None and "disabled" in check.last_result
     assert _run(timezone.now() + datetime.timedelta(minutes=10)).events == 0  # once
+
+
+CHECKS_PAGE_QUERIES = 4  # session, user, roles, the checks with their CIs
+
+
+def test_checks_page_query_count_is_pinned(client_as, agent, shop, django_assert_num_queries):
+    for n in range(5):
+        Check.objects.create(ci=shop, name=f"c{n}", target=f"https://{n}.example.com/")
+    client = client_as(agent)
+    client.get("/events/checks/")
+    with django_assert_num_queries(CHECKS_PAGE_QUERIES):
+        client.get("/events/checks/")
+    for n in range(5, 20):
+        Check.objects.create(ci=shop, name=f"c{n}", target=f"https://{n}.example.com/")
+    with django_assert_num_queries(CHECKS_PAGE_QUERIES):
+        client.get("/events/checks/")
