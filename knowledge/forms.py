@@ -58,6 +58,12 @@ class ArticleForm(forms.ModelForm):
             .order_by("username")
         )
 
+    def clean(self):
+        data = super().clean()
+        if data.get("audience") == "organisation" and not data.get("organisation"):
+            self.add_error("organisation", "Choose the organisation whose end users may read it.")
+        return data
+
     def service_fields(self) -> dict:
         return {name: self.cleaned_data[name] for name in self.Meta.fields if name in self.cleaned_data}
 

@@ -226,9 +226,8 @@ class ArticleFormView(RoleRequiredMixin, TemplateView):
         try:
             draft = sources.draft_for(request.user, **params)
         except ValidationError as error:
-            form = f.ArticleForm()
-            _apply_errors(form, error)
-            return self.context(None, form, status=400)
+            messages.error(request, " ".join(error.messages))
+            return self.context(None, f.ArticleForm(), status=400)
         initial = {**(draft.initial if draft else {}), **params}
         return self.context(None, f.ArticleForm(initial=initial), draft)
 

@@ -35,7 +35,7 @@ def shown(choices) -> serializers.CharField:
     return serializers.CharField(read_only=True, help_text="; ".join(f"{v}: {label}" for v, label in choices))
 
 
-class CategorySerializer(StrictFieldsMixin, RecordSerializer):
+class KnowledgeCategorySerializer(StrictFieldsMixin, RecordSerializer):
     class Meta:
         model = Category
         fields = ["id", "name", "description", "order", "is_active", "version"]
@@ -132,6 +132,10 @@ class ArticleWriteSerializer(StrictFieldsMixin, serializers.Serializer):
 
 
 class ArticleCreateSerializer(ArticleWriteSerializer):
+    """Title and body may come from the record the article is written from."""
+
+    title = serializers.CharField(max_length=200, required=False)
+    body = serializers.CharField(max_length=200000, required=False)
     from_incident = serializers.IntegerField(
         required=False,
         min_value=1,
@@ -149,7 +153,7 @@ class ArticleCreateSerializer(ArticleWriteSerializer):
         return attrs
 
 
-class DraftSerializer(serializers.Serializer):
+class ArticleDraftSerializer(serializers.Serializer):
     title = serializers.CharField()
     summary = serializers.CharField()
     body = serializers.CharField()
@@ -160,18 +164,18 @@ class DraftSerializer(serializers.Serializer):
     source = serializers.CharField(help_text="The number of the incident or known error.")
 
 
-class TransitionSerializer(StrictFieldsMixin, serializers.Serializer):
+class ArticleTransitionSerializer(StrictFieldsMixin, serializers.Serializer):
     status = choice(c.Status.choices)
     note = serializers.CharField(required=False, allow_blank=True, default="", max_length=500)
     version = serializers.IntegerField(required=False, min_value=1, help_text=VERSION_HELP)
 
 
-class VoteSerializer(StrictFieldsMixin, serializers.Serializer):
+class ArticleVoteSerializer(StrictFieldsMixin, serializers.Serializer):
     helpful = serializers.BooleanField()
     comment = serializers.CharField(required=False, allow_blank=True, default="", max_length=1000)
 
 
-class VoteResultSerializer(serializers.ModelSerializer):
+class ArticleVoteResultSerializer(serializers.ModelSerializer):
     helpful_count = serializers.IntegerField(source="article.helpful_count", read_only=True)
     not_helpful_count = serializers.IntegerField(source="article.not_helpful_count", read_only=True)
 
@@ -180,7 +184,7 @@ class VoteResultSerializer(serializers.ModelSerializer):
         fields = ["id", "article", "helpful", "comment", "updated_at", "helpful_count", "not_helpful_count"]
 
 
-class RevisionSerializer(serializers.ModelSerializer):
+class ArticleRevisionSerializer(serializers.ModelSerializer):
     author = UserSummarySerializer(read_only=True)
 
     class Meta:
@@ -188,15 +192,15 @@ class RevisionSerializer(serializers.ModelSerializer):
         fields = ["id", "number", "title", "summary", "body", "author", "created_at", "note"]
 
 
-class DiffLineSerializer(serializers.Serializer):
+class ArticleDiffLineSerializer(serializers.Serializer):
     kind = serializers.CharField(help_text="context, added, removed or hunk")
     text = serializers.CharField()
 
 
-class DiffSerializer(serializers.Serializer):
+class ArticleDiffSerializer(serializers.Serializer):
     old = serializers.IntegerField(source="old_number")
     new = serializers.IntegerField(source="new_number")
-    lines = DiffLineSerializer(many=True)
+    lines = ArticleDiffLineSerializer(many=True)
 
 
 class SelfHelpSerializer(serializers.ModelSerializer):

@@ -144,13 +144,13 @@ class ArticleViewSet(RecordViewSet):
     def partial_update(self, request, *args, **kwargs):
         return self._update(request, partial=True)
 
-    @extend_schema(request=s.TransitionSerializer, responses=ARTICLE_RESPONSES, filters=False)
+    @extend_schema(request=s.ArticleTransitionSerializer, responses=ARTICLE_RESPONSES, filters=False)
     @action(detail=True, methods=["post"], filter_backends=[])
     def transition(self, request, pk=None):
         """Change status (draft -> in review -> published -> retired; see docs/knowledge.md). An illegal
         change is a 409 listing the allowed statuses; publishing needs a summary."""
         article = self.get_object()
-        payload = s.TransitionSerializer(data=request.data)
+        payload = s.ArticleTransitionSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         updated = services.article_transition(
             article=article,
@@ -162,31 +162,33 @@ class ArticleViewSet(RecordViewSet):
         return self.respond(updated)
 
     @extend_schema(
-        request=s.VoteSerializer, responses={200: s.VoteResultSerializer, 400: ERROR}, filters=False
+        request=s.ArticleVoteSerializer,
+        responses={200: s.ArticleVoteResultSerializer, 400: ERROR},
+        filters=False,
     )
     @action(detail=True, methods=["post"], filter_backends=[])
     def vote(self, request, pk=None):
         """Helpful or not, with an optional comment: one vote per reader, voting again changes it."""
         article = self.get_object()
-        payload = s.VoteSerializer(data=request.data)
+        payload = s.ArticleVoteSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         vote = services.article_vote(article=article, user=request.user, **payload.validated_data)
         vote.article.refresh_from_db(fields=["helpful_count", "not_helpful_count"])
-        return Response(s.VoteResultSerializer(vote).data)
+        return Response(s.ArticleVoteResultSerializer(vote).data)
 
-    @extend_schema(responses=s.RevisionSerializer(many=True), filters=False)
+    @extend_schema(responses=s.ArticleRevisionSerializer(many=True), filters=False)
     @action(detail=True, methods=["get"], filter_backends=[], pagination_class=None)
     def revisions(self, request, pk=None):
         """Every saved text of the article, newest first, with its author and time."""
         article = self.get_object()
-        return Response(s.RevisionSerializer(queries.revisions(article), many=True).data)
+        return Response(s.ArticleRevisionSerializer(queries.revisions(article), many=True).data)
 
     @extend_schema(
         parameters=[
             OpenApiParameter("old", int, description="Revision number (default: the one before new)"),
             OpenApiParameter("new", int, description="Revision number (default: the latest)"),
         ],
-        responses={200: s.DiffSerializer, 400: ERROR, 404: ERROR},
+        responses={200: s.ArticleDiffSerializer, 400: ERROR, 404: ERROR},
         filters=False,
     )
     @action(detail=True, methods=["get"], filter_backends=[])
@@ -197,14 +199,14 @@ class ArticleViewSet(RecordViewSet):
             article, request.query_params.get("old"), request.query_params.get("new")
         )
         data = {"old_number": old.number, "new_number": new.number, "lines": queries.revision_diff(old, new)}
-        return Response(s.DiffSerializer(data).data)
+        return Response(s.ArticleDiffSerializer(data).data)
 
     @extend_schema(
         parameters=[
             OpenApiParameter("incident", int, description="A resolved incident's id"),
             OpenApiParameter("known_error", int, description="A known error's id"),
         ],
-        responses={200: s.DraftSerializer, 400: ERROR},
+        responses={200: s.ArticleDraftSerializer, 400: ERROR},
         filters=False,
     )
     @action(detail=False, methods=["get"], filter_backends=[], pagination_class=None)
@@ -220,7 +222,7 @@ class ArticleViewSet(RecordViewSet):
             "category": initial["category"].pk if initial.get("category") else None,
             "source": draft.source.number,
         }
-        return Response(s.DraftSerializer(data).data)
+        return Response(s.ArticleDraftSerializer(data).data)
 
 
 class CategoryPermission(BasePermission):
@@ -236,7 +238,7 @@ class CategoryViewSet(RecordViewSet):
     """Knowledge categories (reference data): read by anyone signed in, written by administrators."""
 
     queryset = Category.objects.all()
-    serializer_class = s.CategorySerializer
+    serializer_class = s.KnowledgeCategorySerializer
     permission_classes = [CategoryPermission]
     filter_backends = []
     pagination_class = None
