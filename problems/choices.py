@@ -119,6 +119,7 @@ class CandidateRule(models.TextChoices):
     CI_TEXT = "ci_text", "Same CI or service, similar text"
     CATEGORY_CLASS = "category_class", "Same category and CI class"
     EVENTS = "events", "Repeated monitoring alert"
+    REVIEW = "review", "Major incident review asked for a problem"
 
 
 class ImprovementStatus(models.TextChoices):

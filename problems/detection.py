@@ -378,6 +378,36 @@ def _attach_later(candidate_id: int) -> None:
         logger.exception("Could not attach the alert's incident to candidate %s", candidate_id)
 
 
+def candidate_from_review(review) -> ProblemCandidate | None:
+    """A major incident's post-incident review asks for a problem (``problem_requested``): propose one
+    with the incident and its children attached, once per incident."""
+    if not review.problem_requested:
+        return None
+    incident = review.incident
+    key = f"review:{incident.pk}"
+    if ProblemCandidate.objects.filter(key=key).exists():
+        return None
+    scope = list(incident.cis.all()[:1])
+    candidate = ProblemCandidate.objects.create(
+        key=key,
+        rule=CandidateRule.REVIEW,
+        title=f"From the review of {incident.number}: {incident.short_description}"[:200],
+        explanation=(review.causes or review.what_happened or "The post-incident review asks for a problem.")[
+            :2000
+        ],
+        ci=scope[0] if scope else None,
+        service=incident.service,
+        category=incident.category,
+        first_seen_at=incident.created_at,
+        last_seen_at=incident.resolved_at or incident.created_at,
+    )
+    related = [incident.pk, *incident.children.values_list("pk", flat=True)]
+    candidate.incidents.set(related)
+    ProblemCandidate.objects.filter(pk=candidate.pk).update(incident_count=len(related))
+    _tell_managers(candidate)
+    return candidate
+
+
 def attach_alert_incident(candidate: ProblemCandidate | None) -> None:
     """Attach the incident of a candidate's alert group (and its service), if there is one by now."""
     if candidate is None or candidate.alert_id is None:
@@ -417,10 +447,8 @@ def candidate_accept(*, candidate: ProblemCandidate, actor, fields: dict | None 
     fields = dict(fields or {})
     fields.setdefault("title", locked.title)
     fields.setdefault("description", locked.explanation)
-    fields.setdefault(
-        "source",
-        Source.EVENT_REPETITION if locked.rule == CandidateRule.EVENTS else Source.RECURRING_INCIDENTS,
-    )
+    sources = {CandidateRule.EVENTS: Source.EVENT_REPETITION, CandidateRule.REVIEW: Source.MAJOR_INCIDENT}
+    fields.setdefault("source", sources.get(locked.rule, Source.RECURRING_INCIDENTS))
     if locked.category_id and "category" not in fields and locked.category.parent_id is None:
         fields["category"] = locked.category
     scope = [ci for ci in (locked.ci, locked.service) if ci is not None]

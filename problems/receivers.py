@@ -2,9 +2,10 @@
 
 * ``incidents.signals.incident_changed``: a resolved or reopened incident records how well the
   known-error workarounds applied to it worked;
-* ``events.signals.alert_repeated``: a repeated alert proposes a problem candidate.
+* ``events.signals.alert_repeated``: a repeated alert proposes a problem candidate;
+* ``post_save`` of a post-incident review that asks for a problem proposes one (source: major incident).
 
-Both run inside the sender's transaction, so what they write commits or rolls back with it.
+All run inside the sender's transaction, so what they write commits or rolls back with it.
 """
 
 from __future__ import annotations
@@ -12,8 +13,10 @@ from __future__ import annotations
 import logging
 
 from django.db import transaction
+from django.db.models.signals import post_save
 
 from events.signals import alert_repeated
+from incidents.models import PostIncidentReview
 from incidents.signals import incident_changed
 
 logger = logging.getLogger(__name__)
@@ -36,6 +39,20 @@ def _alert_repeated(sender, alert_id, count, **kwargs) -> None:
         logger.exception("Could not propose a problem for alert %s", alert_id)
 
 
+def _review_saved(sender, instance, **kwargs) -> None:
+    from problems.detection import candidate_from_review
+
+    if not instance.problem_requested:
+        return
+    try:
+        with transaction.atomic():
+            candidate_from_review(instance)
+    except Exception:  # noqa: BLE001 - the review is saved whatever happens here
+        logger.exception("Could not propose a problem for the review of incident %s", instance.incident_id)
+
+
 def connect() -> None:
     incident_changed.connect(_incident_changed, dispatch_uid="problems.workaround_outcomes")
     alert_repeated.connect(_alert_repeated, dispatch_uid="problems.alert_candidates")
+    # The review's own model signal: incidents sends no signal for reviews, and problems may import it.
+    post_save.connect(_review_saved, sender=PostIncidentReview, dispatch_uid="problems.review_candidates")

@@ -198,3 +198,27 @@ def test_repeated_events_through_the_pipeline_propose_a_problem_with_the_inciden
     candidate = ProblemCandidate.objects.get()
     assert candidate.rule == "events" and candidate.alert_count == 10
     assert candidate.incidents.count() == 1 and candidate.ci.name == "web-01"
+
+
+def test_a_review_asking_for_a_problem_proposes_one_once(agent, manager):
+    from incidents import services as incident_services
+
+    major = make_incident(agent, short_description="Core switch down")
+    child = make_incident(agent, short_description="No network on floor 3")
+    incident_services.incident_set_parent(incident=child, actor=agent, parent=major)
+    major = incident_services.incident_declare_major(incident=major, actor=manager, reason="Whole site")
+    major = incident_services.incident_resolve(
+        incident=major, actor=manager, resolution_code="solved_permanently", resolution_notes="Rebooted"
+    )
+    review = {"what_happened": "Switch firmware bug", "causes": "Firmware 9.1 leaks memory"}
+    incident_services.review_save(incident=major, actor=manager, data=review)
+    assert not ProblemCandidate.objects.exists()
+    incident_services.review_save(incident=major, actor=manager, data={**review, "problem_requested": True})
+    incident_services.review_save(
+        incident=major, actor=manager, data={**review, "lessons": "Patch sooner", "problem_requested": True}
+    )
+    candidate = ProblemCandidate.objects.get()
+    assert candidate.rule == "review" and candidate.explanation == "Firmware 9.1 leaks memory"
+    assert set(candidate.incidents.all()) == {major, child}
+    problem = detection.candidate_accept(candidate=candidate, actor=manager)
+    assert problem.source == "major_incident" and problem.incident_links.count() == 2
