@@ -35,6 +35,7 @@ from configuration.models import ConfigurationItem
 from incidents.choices import Status as IncidentStatus
 from incidents.models import Incident
 from itsm import notifications, roles
+from itsm import services as kernel
 from itsm.exceptions import ConflictError
 from itsm.search import SEARCH_CONFIG
 from problems import services
@@ -462,7 +463,12 @@ def candidate_accept(*, candidate: ProblemCandidate, actor, fields: dict | None 
     locked.decided_at = timezone.now()
     locked.version += 1
     locked.save()
-    services._note(problem, actor, f"Raised from a proposed problem: {locked.explanation}")
+    kernel.timeline_add(
+        record=problem,
+        author=actor,
+        kind="system",
+        body=f"Raised from a proposed problem: {locked.explanation}",
+    )
     return problem
 
 
