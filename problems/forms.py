@@ -22,6 +22,39 @@ def _staff():
     ).distinct()
 
 
+class CIListField(forms.CharField):
+    """Configuration items by number or name, separated by commas (a select of every CI would not
+    scale to a real CMDB). Cleans to a list of CIs; names one it cannot find."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("help_text", "CI numbers or names, separated by commas.")
+        super().__init__(**kwargs)
+
+    def prepare_value(self, value):
+        if isinstance(value, list | tuple):
+            ids = [getattr(item, "pk", item) for item in value]
+            rows = (
+                ConfigurationItem.objects.filter(pk__in=ids).order_by("name").values_list("name", flat=True)
+            )
+            return ", ".join(rows)
+        return value
+
+    def clean(self, value):
+        text = super().clean(value) or ""
+        names = [part.strip() for part in text.replace("\n", ",").split(",") if part.strip()]
+        found = []
+        for name in dict.fromkeys(names):
+            ci = (
+                ConfigurationItem.objects.filter(number__iexact=name).first()
+                or ConfigurationItem.objects.filter(name__iexact=name).first()
+            )
+            if ci is None:
+                raise forms.ValidationError(f"No CI numbered or named '{name}'.")
+            found.append(ci)
+        return found
+
+
 class VersionedForm(forms.Form):
     version = forms.IntegerField(widget=forms.HiddenInput, required=False)
 
@@ -30,9 +63,7 @@ class ProblemForm(forms.ModelForm):
     services = forms.ModelMultipleChoiceField(
         queryset=ConfigurationItem.objects.filter(ci_class__is_service=True).order_by("name"), required=False
     )
-    cis = forms.ModelMultipleChoiceField(
-        queryset=ConfigurationItem.objects.order_by("name"), required=False, label="Affected CIs"
-    )
+    cis = CIListField(label="Affected CIs")
     category = forms.ModelChoiceField(queryset=Category.objects.filter(parent__isnull=True), required=False)
     problem_manager = forms.ModelChoiceField(queryset=_staff(), required=False)
     impact = forms.ModelChoiceField(
@@ -123,9 +154,7 @@ class ReviewForm(forms.Form):
 
 
 class KnownErrorForm(forms.ModelForm):
-    cis = forms.ModelMultipleChoiceField(
-        queryset=ConfigurationItem.objects.order_by("name"), required=False, label="Faulty CIs"
-    )
+    cis = CIListField(label="Faulty CIs")
     services = forms.ModelMultipleChoiceField(
         queryset=ConfigurationItem.objects.filter(ci_class__is_service=True).order_by("name"), required=False
     )

@@ -292,3 +292,19 @@ def test_links_made_from_an_incident_show_on_the_problem(client_as, agent):
     kernel.link_add(source=incident, target=problem, actor=agent, kind="caused_by")
     html = client_as(agent).get(f"/problems/{problem.pk}/").content.decode()
     assert "Linked from the incident page" in html and "caused_by" in html
+
+
+def test_cis_are_given_by_number_or_name(client_as, agent):
+    from tests.configuration.factories import CIFactory
+
+    web, db = CIFactory(name="web-01"), CIFactory(name="db-01")
+    client = client_as(agent)
+    response = client.post(
+        "/problems/new/", {"title": "Slow pages", "source": "proactive", "cis": f"web-01, {db.number}"}
+    )
+    problem = Problem.objects.get()
+    assert response.status_code == 302 and set(problem.cis.all()) == {web, db}
+    edit = client.get(f"/problems/{problem.pk}/edit/").content.decode()
+    assert 'value="db-01, web-01"' in edit
+    bad = client.post("/problems/new/", {"title": "X", "source": "proactive", "cis": "nope-99"})
+    assert bad.status_code == 400 and "No CI numbered or named" in bad.content.decode()
