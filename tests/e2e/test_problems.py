@@ -63,6 +63,17 @@ def test_agent_sees_the_matching_known_error_and_applies_its_workaround(
     use = WorkaroundUse.objects.get()
     assert use.incident == incident and use.applied_by == agent
 
+    # Another caller, same symptoms: logged and the workaround applied in one click from the form.
+    page.goto("/incidents/new/")
+    page.locator("#id_short_description").press_sequentially("VPN gone after laptop sleep", delay=10)
+    suggestions = page.locator("#matching-known-errors")
+    expect(suggestions).to_contain_text(vpn_known_error.number)
+    suggestions.get_by_role("button", name="Log and apply workaround").click()
+    expect(page).to_have_url(re.compile(r"/incidents/\d+/$"))
+    expect(page.locator("#workarounds-applied")).to_contain_text(vpn_known_error.number)
+    shot("logged-and-applied")
+    assert WorkaroundUse.objects.count() == 2
+
 
 def test_problem_manager_accepts_a_proposed_problem(page, shot, login, agent, manager, transactional_db):
     server = CIClass.objects.get(slug="server")
