@@ -197,6 +197,7 @@ CELERY_BEAT_SCHEDULE = {
     "events-expire-old": {"task": "events.tasks.expire_old", "schedule": 86400.0},
     "problems-reassessments-due": {"task": "problems.tasks.reassessments_due", "schedule": 3600.0},
     "problems-detect-recurring": {"task": "problems.tasks.detect_recurring", "schedule": 3600.0},
+    "knowledge-reviews-due": {"task": "knowledge.tasks.reviews_due", "schedule": 3600.0},
     "events-run-checks": {
         "task": "events.tasks.run_checks",
         "schedule": float(os.environ.get("EVENTS_CHECK_TICK_SECONDS", "10")),

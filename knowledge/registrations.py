@@ -118,4 +118,5 @@ def register() -> None:
         )
     )
     registry.add_notification_kind("knowledge.feedback", "A reader found an article you own not helpful")
+    registry.add_notification_kind("knowledge.review_due", "An article you own is due for review")
     registry.add_demo_loader(600, "knowledge", _load_demo)

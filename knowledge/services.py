@@ -298,3 +298,35 @@ def self_help_record(
         known_error_number=str(getattr(known_error, "number", ""))[:20],
         query=(query or "").strip()[:500],
     )
+
+
+def reviews_due(*, today=None, batch: int = 500) -> int:
+    """Tell the owners of published articles whose ``review_by`` date has come (beat, daily). Each
+    date is told once per owner (notification key), so a second run, a retry or two beats tell nobody
+    twice. Returns the number of articles due."""
+    today = today or timezone.localdate()
+    due = (
+        Article.objects.filter(status=Status.PUBLISHED, review_by__lte=today)
+        .select_related("owner", "created_by")
+        .only("id", "number", "title", "review_by", "owner", "created_by")
+        .order_by("review_by", "id")[:batch]
+    )
+    count = 0
+    for article in due:
+        count += 1
+        reader = article.owner or article.created_by
+        if reader is None:
+            continue
+        with transaction.atomic():
+            told = notify(
+                [reader],
+                subject=f"Review {article.number}: {article.title}"[:200],
+                body=f"{article.number} was due for review on {article.review_by}: check it is still true, "
+                "then set the next review date (or retire it).",
+                record=article,
+                key=f"article:{article.pk}:review:{article.review_by}",
+                kind="knowledge.review_due",
+            )
+            if told:
+                _note(article, None, f"Review due (since {article.review_by}).")
+    return count

@@ -231,3 +231,17 @@ def test_draft_from_a_known_error(agent):
     assert "## Cause\n\nPower saving drops the tunnel" in body
     assert "## Workaround: Reconnect\n\nQuit and restart the VPN client." in body
     assert draft.source == known_error
+
+
+def test_reviews_due_tell_the_owner_once_per_date(agent, manager):
+    import datetime
+
+    from knowledge.tasks import reviews_due
+
+    due = make_article(agent, status="published", owner=manager, review_by=datetime.date(2026, 1, 1))
+    make_article(agent, status="published", review_by=datetime.date(2999, 1, 1))
+    make_article(agent, review_by=datetime.date(2026, 1, 1))  # a draft: not reviewed yet
+    assert reviews_due() == 1
+    assert reviews_due() == 1  # a second run tells nobody again
+    told = Notification.objects.filter(kind="knowledge.review_due")
+    assert [(n.recipient, n.key) for n in told] == [(manager, f"article:{due.pk}:review:2026-01-01")]
