@@ -398,3 +398,24 @@ def test_problem_detail_and_candidate_list_query_counts(api_as, agent, django_as
     # token, roles, the page, its incidents
     with django_assert_num_queries(4):
         assert len(client.get("/api/v1/problem-candidates/").data["results"]) == 3
+
+
+def test_problems_and_known_errors_by_ci_attribute(api_as, agent):
+    from configuration.models import CIClass
+    from tests.configuration.factories import CIFactory
+
+    software = CIClass.objects.get(slug="software")
+    old = CIFactory(name="app 2.4.1", ci_class=software, attributes={"version": "2.4.1"})
+    new = CIFactory(name="app 3.0", ci_class=software, attributes={"version": "3.0"})
+    affected = make_problem(agent, title="Old version", cis=[old])
+    make_problem(agent, title="New version", cis=[new])
+    known_error = make_known_error(agent, cis=[old])
+    client = api_as(agent)
+    found = client.get(PROBLEMS, {"ci_class": software.pk, "ci_attr": "version=2.4.1"})
+    assert [row["id"] for row in found.data["results"]] == [affected.pk]
+    assert len(client.get(PROBLEMS, {"ci_class": software.pk}).data["results"]) == 2
+    assert [row["id"] for row in client.get(KES, {"ci_attr": "version=2.4.1"}).data["results"]] == [
+        known_error.pk
+    ]
+    bad = client.get(PROBLEMS, {"ci_attr": "version"})
+    assert bad.status_code == 400 and "ci_attr" in bad.data["errors"]
