@@ -13,7 +13,7 @@ from django.urls import reverse_lazy
 
 from configuration.choices import Environment
 from configuration.forms import AnyOneSelect
-from configuration.models import ConfigurationItem
+from configuration.models import CIClass, ConfigurationItem
 from incidents.choices import (
     Channel,
     HoldReason,
@@ -28,6 +28,7 @@ from incidents.filters import IncidentFilterSet
 from incidents.models import Category, Incident, SavedView
 from itsm import roles
 from itsm.forms import style_form
+from itsm.refcache import ReferenceCache
 from people.models import Supplier, SupportGroup, User
 
 ANSWER_PREFIX = "answer_"
@@ -52,10 +53,55 @@ def services_qs():
     return ConfigurationItem.objects.filter(ci_class__is_service=True).only("id", "name").order_by("name")
 
 
+def user_label(user) -> str:
+    name = user.get_full_name()
+    return f"{name} ({user.username})" if name else user.username
+
+
 class UserLabelChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, obj):
-        name = obj.get_full_name()
-        return f"{name} ({obj.username})" if name else obj.username
+        return user_label(obj)
+
+
+# The options of the queue page's selects (its filter bar and bulk form), kept 30 s per process and
+# cleared when their rows change (itsm.refcache): building ~600 options from model instances on
+# every page cost more than the rest of the page. The fields keep their querysets, which validate
+# what is submitted.
+CHOICES = {
+    "assignee": ReferenceCache(
+        "incident-choices-staff", lambda: [(u.pk, user_label(u)) for u in staff_users()]
+    ),
+    "group": ReferenceCache("incident-choices-groups", lambda: [(g.pk, g.name) for g in active_groups()]),
+    "service": ReferenceCache("incident-choices-services", lambda: [(c.pk, c.name) for c in services_qs()]),
+    "category": ReferenceCache(
+        "incident-choices-categories",
+        lambda: [(c.pk, str(c)) for c in Category.objects.filter(parent__isnull=True)],
+    ),
+    "subcategory": ReferenceCache(
+        "incident-choices-subcategories",
+        lambda: [
+            (c.pk, str(c)) for c in Category.objects.filter(parent__isnull=False).select_related("parent")
+        ],
+    ),
+    "ci_class": ReferenceCache(
+        "incident-choices-ci-classes", lambda: [(c.pk, str(c)) for c in CIClass.objects.all()]
+    ),
+}
+CHOICES["assignee"].follow([User])
+CHOICES["group"].follow([SupportGroup])
+CHOICES["service"].follow([ConfigurationItem, CIClass])
+CHOICES["category"].follow([Category])
+CHOICES["subcategory"].follow([Category])
+CHOICES["ci_class"].follow([CIClass])
+
+
+def use_cached_choices(form: forms.BaseForm) -> None:
+    """Give the select of each field named in ``CHOICES`` its cached options (after its empty one)."""
+    for name, cache in CHOICES.items():
+        field = form.fields.get(name)
+        if field is not None:
+            empty = [("", field.empty_label)] if getattr(field, "empty_label", None) is not None else []
+            field.widget.choices = empty + cache.get()
 
 
 class UsernameField(forms.ModelChoiceField):
@@ -174,18 +220,17 @@ class QueueFilterSet(IncidentFilterSet):
     def form(self):
         form = super().form
         if not getattr(form, "_queue_labels", False):
-            for field in form.fields.values():
-                if getattr(field, "empty_label", None) is not None:
-                    field.empty_label = "Any"
-                    field.widget.choices = field.choices
-                if isinstance(field, forms.NullBooleanField):
-                    field.widget.choices = (("unknown", "Any"), ("true", "Yes"), ("false", "No"))
-            form.fields["q"].widget.attrs.update(placeholder="Words or INC number", accesskey="f")
-            form.fields["assignee"].label_from_instance = UserLabelChoiceField.label_from_instance.__get__(
-                form.fields["assignee"]
-            )
             form.fields["service"].queryset = services_qs()
             form.fields["assignee"].queryset = staff_users()
+            for name, field in form.fields.items():
+                if getattr(field, "empty_label", None) is not None:
+                    field.empty_label = "Any"
+                    if name not in CHOICES:
+                        field.widget.choices = field.choices
+                if isinstance(field, forms.NullBooleanField):
+                    field.widget.choices = (("unknown", "Any"), ("true", "Yes"), ("false", "No"))
+            use_cached_choices(form)
+            form.fields["q"].widget.attrs.update(placeholder="Words or INC number", accesskey="f")
             form._queue_labels = True
         return form
 
@@ -218,6 +263,7 @@ class BulkForm(forms.Form):
         self.fields["ids"].choices = [(value, value) for value in raw]
         self.fields["group"].queryset = active_groups()
         self.fields["assignee"].queryset = staff_users()
+        use_cached_choices(self)
 
     def params(self) -> dict:
         data, action = self.cleaned_data, self.cleaned_data["action"]
