@@ -14,6 +14,7 @@ from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.utils.html import format_html
 from django.views.generic import TemplateView
+from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 
 from itsm import queries, roles, services
@@ -80,9 +81,18 @@ class RecordListView(RoleRequiredMixin, TemplateView):
         paginator.page_size = self.page_size
         ordering = self.get_ordering()
         paginator.ordering = (ordering, "-pk" if ordering.startswith("-") else "pk")
-        page = paginator.paginate_queryset(
-            rows.order_by(*paginator.ordering), Request(self.request), view=None
-        )
+        try:
+            page = paginator.paginate_queryset(
+                rows.order_by(*paginator.ordering), Request(self.request), view=None
+            )
+        except NotFound:
+            # An unreadable cursor (edited or truncated link) shows the first page, not a 500.
+            query = self.request.GET.copy()
+            query.pop("cursor", None)
+            self.request.GET = query
+            page = paginator.paginate_queryset(
+                rows.order_by(*paginator.ordering), Request(self.request), view=None
+            )
         current = ordering
         context.update(
             title=self.title or self.model._meta.verbose_name_plural.capitalize(),
