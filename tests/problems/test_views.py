@@ -308,3 +308,77 @@ def test_cis_are_given_by_number_or_name(client_as, agent):
     assert 'value="db-01, web-01"' in edit
     bad = client.post("/problems/new/", {"title": "X", "source": "proactive", "cis": "nope-99"})
     assert bad.status_code == 400 and "No CI numbered or named" in bad.content.decode()
+
+
+JUNK = ["", "x", "-1", "99999999999999999999", "\x00", "a" * 3000]
+LIST_PARAMS = ["q", "status", "open", "source", "group", "ci", "service", "min_risk", "ci_class", "ci_attr"]
+LIST_PARAMS += ["ordering", "cursor", "published", "due", "weeks"]
+ACTION_PARAMS = ["status", "notes", "reason", "resolve_incidents", "version", "numbers", "is_cause"]
+ACTION_PARAMS += [
+    "title",
+    "symptoms",
+    "steps",
+    "workaround",
+    "incident",
+    "note",
+    "use",
+    "outcome",
+    "fix_option",
+]
+ACTION_PARAMS += [
+    "justification",
+    "impact",
+    "decision",
+    "next_reassessment_on",
+    "benefit",
+    "effort",
+    "risk",
+    "cost",
+]
+
+
+def test_junk_input_is_never_a_500(client_as, agent, manager):
+    problem = make_problem(agent)
+    known_error = make_known_error(agent)
+    from problems import views
+
+    pages = [
+        "/problems/",
+        "/problems/known-errors/",
+        "/problems/candidates/",
+        "/problems/trends/",
+        "/problems/improvements/",
+    ]
+    for user in (agent, manager):
+        client = client_as(user)
+        for value in JUNK:
+            if user == agent:
+                for page in pages:
+                    for name in LIST_PARAMS:
+                        assert client.get(page, {name: value}).status_code == 200, (page, name, value)
+            for path, forms in (
+                (f"/problems/{problem.pk}/", views.ProblemDetail.ACTION_FORMS),
+                (f"/problems/known-errors/{known_error.pk}/", views.KnownErrorDetail.ACTION_FORMS),
+            ):
+                for action in [*forms, "nonsense"]:
+                    data = {"action": action, **dict.fromkeys(ACTION_PARAMS, value)}
+                    assert client.post(path, data).status_code in (302, 400, 403, 404, 409), (
+                        path,
+                        action,
+                        value,
+                    )
+            for action in ("accept", "dismiss", "detect", "nonsense"):
+                response = client.post(
+                    "/problems/candidates/", {"action": action, "candidate": value, "reason": value}
+                )
+                assert response.status_code in (302, 403, 404), (action, value)
+            for path in (
+                f"/problems/known-errors/{known_error.pk}/apply/",
+                "/problems/new/",
+                "/problems/known-errors/new/",
+            ):
+                assert client.post(path, dict.fromkeys([*ACTION_PARAMS, "cis"], value)).status_code in (
+                    302,
+                    400,
+                    404,
+                )
