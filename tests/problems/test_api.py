@@ -419,3 +419,24 @@ def test_problems_and_known_errors_by_ci_attribute(api_as, agent):
     ]
     bad = client.get(PROBLEMS, {"ci_attr": "version"})
     assert bad.status_code == 400 and "ci_attr" in bad.data["errors"]
+
+
+def test_junk_query_parameters_are_never_a_500(api_as, agent):
+    client = api_as(agent)
+    make_problem(agent)
+    make_known_error(agent)
+    params = ["q", "status", "open", "source", "group", "ci", "service", "min_risk", "ci_class", "ci_attr"]
+    params += ["ordering", "cursor", "published", "due", "rule", "owner", "page_size", "text", "cis", "limit"]
+    paths = [
+        PROBLEMS,
+        KES,
+        f"{KES}match/",
+        f"{KES}published/",
+        "/api/v1/problem-candidates/",
+        "/api/v1/improvements/",
+    ]
+    for value in ["", "x", "-1", "99999999999999999999", "\x00", "a" * 3000]:
+        for path in paths:
+            for name in params:
+                status = client.get(path, {name: value}).status_code
+                assert status in (200, 400, 404), (path, name, value, status)
