@@ -84,6 +84,42 @@ def test_http_probe_reads_the_status_of_a_real_server(web):
     assert checks.probe_http(_url(web), expected_status=503, timeout=5).ok
 
 
+@pytest.fixture
+def tls_web(tmp_path):
+    """A real HTTPS server on loopback with a self-signed certificate for 127.0.0.1 (made by openssl)."""
+    import ssl
+    import subprocess
+
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+         "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+        check=True,
+        capture_output=True,
+    )  # fmt: skip
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    server.status = 200
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server, cert
+    server.shutdown()
+    server.server_close()
+
+
+def test_https_probe_verifies_the_certificate(tls_web, monkeypatch):
+    server, cert = tls_web
+    url = f"https://127.0.0.1:{server.server_address[1]}/healthz"
+    outcome = checks.probe_http(url, expected_status=200, timeout=5)
+    assert (
+        not outcome.ok and "TLS error" in outcome.message and "certificate verify failed" in outcome.message
+    )
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))  # now trusted, as an internal CA would be
+    assert checks.probe_http(url, expected_status=200, timeout=5).ok
+
+
 def test_http_probe_times_out_on_a_server_that_never_answers(listener):
     # The kernel accepts the connection into the backlog, but nobody ever reads or answers.
     url = f"http://127.0.0.1:{listener.getsockname()[1]}/"
