@@ -5,8 +5,9 @@ from __future__ import annotations
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.template.response import TemplateResponse
+from django.utils import timezone
 
-from events import queries, services
+from events import conf, queries, services
 from events.models import Check, EventSource, MaintenanceWindow, Rule, Storm
 from itsm.admin import ReadOnlyAdmin, RecordAdmin
 
@@ -109,6 +110,12 @@ class CheckAdmin(RecordAdmin):
     autocomplete_fields = ["ci"]
     list_select_related = ["ci"]
     readonly_fields = ["last_run_at", "last_ok", "last_result", "last_duration_ms"]
+    actions = ["run_now"]
+
+    @admin.action(description="Run the selected checks at the next tick")
+    def run_now(self, request, queryset):
+        count = queryset.filter(enabled=True).update(next_run_at=timezone.now())
+        messages.info(request, f"{count} enabled check(s) will run within {conf.check_tick_seconds():g} s.")
 
 
 @admin.register(Storm)

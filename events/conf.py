@@ -66,3 +66,8 @@ def raw_retention_days() -> int:
 def expiry_batch() -> int:
     """Rows deleted per transaction by the retention task (short transactions, bounded memory)."""
     return max(1, int(_number("EVENTS_EXPIRY_BATCH", 10000)))
+
+
+def check_tick_seconds() -> float:
+    """Beat's period for the checks (``events-run-checks``): the most a due check waits."""
+    return _number("EVENTS_CHECK_TICK_SECONDS", 10)

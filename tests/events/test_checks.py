@@ -330,3 +330,17 @@ def test_checks_page_query_count_is_pinned(client_as, agent, shop, django_assert
         Check.objects.create(ci=shop, name=f"c{n}", target=f"https://{n}.example.com/")
     with django_assert_num_queries(CHECKS_PAGE_QUERIES):
         client.get("/events/checks/")
+
+
+def test_admin_runs_checks_at_the_next_tick(client_as, admin_user, shop):
+    from people.models import User
+
+    User.objects.filter(pk=admin_user.pk).update(is_staff=True, is_superuser=True)
+    later = timezone.now() + datetime.timedelta(hours=1)
+    check = Check.objects.create(ci=shop, name="http", target="https://shop.example.com/", next_run_at=later)
+    response = client_as(admin_user).post(
+        "/admin/events/check/", {"action": "run_now", "_selected_action": [check.pk]}, follow=True
+    )
+    assert "1 enabled check(s) will run within 10 s" in response.content.decode()
+    check.refresh_from_db()
+    assert check.next_run_at <= timezone.now()
