@@ -12,7 +12,8 @@ Seeding (a Django subprocess, fixed random seed, ``BENCH_INCIDENTS_SCALE`` times
 * reference data through the ORM: 20 support groups, 200 agents (the bench agent ``bench-agent``
   in three groups), 20,000 callers, 60 services and 600 other CIs, a category tree, routing rules;
 * 1,000,000 incidents over two years written with COPY (``itsm.bulk``: ids from ``allocate_ids``,
-  numbers from ``allocate_numbers``), in chunks of ``CHUNK``: 10% open (recent ones mostly),
+  numbers from ``allocate_numbers``), in chunks of ``CHUNK`` built as COPY text by ``BUILDERS``
+  forked processes (each chunk from its own seeded generator) and copied in order by the parent: 10% open (recent ones mostly),
   realistic priority (impact x urgency through the matrix), status, group, assignee, service,
   channel and short descriptions built from word lists (so that full-text search ranks something);
   a fifth of them with an affected CI. The load is the timed part (B3: < 60 s for a million),
@@ -62,7 +63,6 @@ DATABASE = "itsm_bench_incidents"
 STATE_KEY = "bench_incidents"
 TOTAL = 1_000_000
 CHUNK = 25_000
-WRITERS = 2  # COPY streams, each on its own connection
 OPEN_SHARE = 0.10
 GROUPS, AGENTS, CALLERS, SERVICES, OTHER_CIS = 20, 200, 20_000, 60, 600
 AGENT, AGENT_PASSWORD = "bench-agent", "bench-password"
@@ -309,14 +309,20 @@ def _delete_api_creates(agent_id: int) -> int:
     return count
 
 
-def _generate(rng: random.Random, ref: dict, total: int, now: datetime.datetime):
-    """Yield (created_at, row values) in created order for ``total`` incidents over two years."""
-    matrix = _matrix()
+SPAN = 730 * 86400  # two years, in seconds
+
+
+def _offsets(rng: random.Random, total: int) -> list[float]:
+    """When each incident was created, in seconds from two years ago, sorted (ids follow creation).
+    Volume grows over the two years: drawn with a rising density."""
+    return sorted(SPAN * (rng.random() ** 0.8) for _ in range(total))
+
+
+def _generate(rng: random.Random, ref: dict, matrix: dict, seconds: list[float], now: datetime.datetime):
+    """Yield row values in created order for incidents created at ``seconds`` (``_offsets``)."""
     pairs, pair_weights = list(IMPACT_URGENCY), list(itertools.accumulate(IMPACT_URGENCY.values()))
     channel_weights = list(itertools.accumulate(CHANNEL_WEIGHTS))
-    span = 730 * 86400
-    # Volume grows over the two years: created times drawn with a rising density (sqrt).
-    seconds = sorted(span * (rng.random() ** 0.8) for _ in range(total))
+    span = SPAN
     start = now - datetime.timedelta(seconds=span)
     groups, members, callers = ref["groups"], ref["members"], ref["callers"]
     group_weights = list(itertools.accumulate(1 / (rank + 1) ** 0.7 for rank in range(len(groups))))
@@ -454,101 +460,97 @@ def _restore_indexes() -> float:
     return time.perf_counter() - began
 
 
-def _load(ref: dict, total: int) -> dict:
-    """COPY ``total`` incidents in chunks of ``CHUNK`` (``itsm.bulk``); the timed part (B3).
+# Row building (Python) runs in BUILDERS forked processes, each turning a chunk into COPY text; this
+# process COPYs the chunks in order while PostgreSQL computes search vectors and checks keys.
+BUILDERS = 2
+_BUILD: dict = {}  # what the forked builders read (set before the pool forks)
 
-    The stages overlap on the two cores: this thread builds the next chunks while ``WRITERS`` writer
-    threads (each on its own connection, one transaction per chunk) COPY the previous ones and
-    PostgreSQL computes their search vectors and checks their foreign keys."""
-    import queue
+
+def _build_chunk(task: tuple[int, int, int]) -> tuple[object, object, int]:
+    """Build chunk ``index`` (rows ``first``..``first + size``): the incidents' and affected-CI rows'
+    COPY text. Runs in a builder process; touches no database connection."""
+    from incidents.models import Incident
+    from itsm.bulk import encode_rows
+
+    index, first, size = task
+    ctx = _BUILD
+    rng = random.Random(SEED * 1000 + index)  # noqa: S311 - repeatable data, not a secret
+    ids, numbers, now, base = ctx["ids"], ctx["numbers"], ctx["now"], ctx["base"]
+    rows, cis = [], []
+    generated = _generate(rng, ctx["ref"], ctx["matrix"], ctx["seconds"][first : first + size], now)
+    for position, data in enumerate(generated, start=first):
+        row = base.copy()
+        row.update(
+            id=ids[position],
+            number=numbers[position],
+            created_at=data["created"],
+            short_description=data["short"],
+            caller_id=data["caller"],
+            channel=data["channel"],
+            category_id=data["category"],
+            subcategory_id=data["subcategory"],
+            service_id=data["service"],
+            impact=data["impact"],
+            urgency=data["urgency"],
+            priority=data["priority"],
+            assignment_group_id=data["group"],
+            assignee_id=data["assignee"],
+        )
+        row.update(_milestones(data, now))
+        rows.append(row)
+        if data["ci"]:
+            cis.append({"incident_id": ids[position], "configurationitem_id": data["ci"]})
+    return encode_rows(Incident, rows), encode_rows(Incident.cis.through, cis), len(cis)
+
+
+def _load(ref: dict, total: int) -> dict:
+    """COPY ``total`` incidents in chunks of ``CHUNK`` (``itsm.bulk``); the timed part (B3), row
+    building included: ``BUILDERS`` forked processes build chunks while this one COPYs them."""
+    import multiprocessing
 
     from django.db import connection, transaction
-
-    from incidents.models import Incident
-    from itsm.bulk import allocate_ids, copy_rows, default_row
-    from itsm.models.numbering import allocate_numbers
-
-    base = default_row(Incident)
-    rng = random.Random(SEED)  # noqa: S311 - repeatable data, not a secret
     from django.utils import timezone
 
+    from incidents.models import Incident
+    from itsm.bulk import allocate_ids, copy_encoded, default_row
+    from itsm.models.numbering import allocate_numbers
+
+    rng = random.Random(SEED)  # noqa: S311 - repeatable data, not a secret
     now = timezone.now()
-    generated = _generate(rng, ref, total, now)
-    through = Incident.cis.through
     began = time.perf_counter()
+    seconds = _offsets(rng, total)
     indexes = _drop_indexes()
     ids = allocate_ids(Incident, total)
     numbers = allocate_numbers(Incident.number_prefix, total)
     allocated = time.perf_counter() - began
-    chunks: queue.Queue = queue.Queue(maxsize=WRITERS)
+    _BUILD.update(
+        ids=ids,
+        numbers=numbers,
+        now=now,
+        base=default_row(Incident),
+        ref=ref,
+        matrix=_matrix(),
+        seconds=seconds,
+    )
+    tasks = [(index, first, min(CHUNK, total - first)) for index, first in enumerate(range(0, total, CHUNK))]
     copies: list[float] = []
-    failures: list[BaseException] = []
-
-    def write() -> None:
-        try:
-            while (item := chunks.get()) is not None:
-                rows, cis = item
-                t0 = time.perf_counter()
-                with transaction.atomic():
-                    copy_rows(Incident, rows)
-                    copy_rows(through, cis)
-                copies.append(time.perf_counter() - t0)
-        except BaseException as error:  # noqa: BLE001 - reported by the main thread
-            failures.append(error)
-            while chunks.get() is not None:  # unblock the producer
-                pass
-            chunks.put(None)  # and let the other writer stop too
-        finally:
-            connection.close()  # this thread's own connection
-
-    writers = [threading.Thread(target=write, daemon=True) for _ in range(WRITERS)]
-    for writer in writers:
-        writer.start()
     loaded = links = 0
-    building = 0.0
-    while loaded < total and not failures:
-        size = min(CHUNK, total - loaded)
-        t0 = time.perf_counter()
-        rows, cis = [], []
-        for index in range(loaded, loaded + size):
-            data = next(generated)
-            row = base.copy()
-            row.update(
-                id=ids[index],
-                number=numbers[index],
-                created_at=data["created"],
-                short_description=data["short"],
-                caller_id=data["caller"],
-                channel=data["channel"],
-                category_id=data["category"],
-                subcategory_id=data["subcategory"],
-                service_id=data["service"],
-                impact=data["impact"],
-                urgency=data["urgency"],
-                priority=data["priority"],
-                assignment_group_id=data["group"],
-                assignee_id=data["assignee"],
-            )
-            row.update(_milestones(data, now))
-            rows.append(row)
-            if data["ci"]:
-                cis.append({"incident_id": ids[index], "configurationitem_id": data["ci"]})
-        building += time.perf_counter() - t0
-        chunks.put((rows, cis))
-        loaded += size
-        links += len(cis)
-        elapsed = time.perf_counter() - began
-        _log(f"built {loaded:,}/{total:,} incidents ({len(copies)} chunks written): {elapsed:.1f} s")
-    for _ in writers:
-        chunks.put(None)
-    for writer in writers:
-        writer.join()
-    if failures:
-        raise failures[0]
+    # Fork: the builders inherit the data above and Django's set-up; they never use the connection.
+    with multiprocessing.get_context("fork").Pool(BUILDERS) as pool:
+        for (_, _, size), (incidents, cis, count) in zip(tasks, pool.imap(_build_chunk, tasks), strict=True):
+            t0 = time.perf_counter()
+            with transaction.atomic():
+                copy_encoded(incidents)
+                copy_encoded(cis)
+            copies.append(time.perf_counter() - t0)
+            loaded += size
+            links += count
+            _log(f"loaded {loaded:,}/{total:,} incidents: {time.perf_counter() - began:.1f} s")
+    _BUILD.clear()
     copied = time.perf_counter() - began
     indexing = _restore_indexes()
-    seconds = time.perf_counter() - began
-    _log(f"loaded {loaded:,} incidents in {seconds:.1f} s ({loaded / seconds:,.0f} rows/s)")
+    seconds_total = time.perf_counter() - began
+    _log(f"loaded {loaded:,} incidents in {seconds_total:.1f} s ({loaded / seconds_total:,.0f} rows/s)")
     t0 = time.perf_counter()
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE incidents_incident")
@@ -557,10 +559,10 @@ def _load(ref: dict, total: int) -> dict:
     return {
         "incidents": loaded,
         "affected_ci_rows": links,
-        "seconds": round(seconds, 2),
-        "rows_per_s": round(loaded / seconds, 1),
+        "seconds": round(seconds_total, 2),
+        "rows_per_s": round(loaded / seconds_total, 1),
         "allocate_ids_and_numbers_s": round(allocated, 2),
-        "building_rows_s": round(building, 2),
+        "builders": BUILDERS,
         "copy_s_sum": round(sum(copies), 2),
         "until_last_copy_s": round(copied, 2),
         "indexes_dropped_and_rebuilt": len(indexes),
@@ -569,7 +571,7 @@ def _load(ref: dict, total: int) -> dict:
         "chunk_rows": CHUNK,
         "chunk_p50_s": round(sorted(copies)[len(copies) // 2], 3),
         "chunk_max_s": round(max(copies), 3),
-        "projected_s_for_1m": round(seconds * 1_000_000 / loaded, 1),
+        "projected_s_for_1m": round(seconds_total * 1_000_000 / loaded, 1),
     }
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from dataclasses import dataclass
 
 from django.db import connection, models
 
@@ -43,8 +44,19 @@ def default_row(model: type[models.Model]) -> dict:
 _JSON = json.JSONEncoder(default=str)
 
 
-def copy_rows(model: type[models.Model], rows: list[dict]) -> None:
-    """Insert ``rows`` into the model's table with one COPY. Runs in the caller's transaction.
+@dataclass(frozen=True)
+class Encoded:
+    """Rows of one table as COPY input: the target and the CSV text (see ``encode_rows``)."""
+
+    table: str
+    columns: str
+    options: str
+    data: str
+
+
+def encode_rows(model: type[models.Model], rows: list[dict]) -> Encoded:
+    """The CSV that ``copy_rows`` sends, built without a database connection (so a bulk loader can
+    build it in other processes and COPY it from one).
 
     The rows are written as CSV by the ``csv`` module (in C): ``None`` is an unquoted empty field,
     read as NULL, and ``FORCE_NOT_NULL`` makes an empty field of a NOT NULL column the empty string,
@@ -52,9 +64,7 @@ def copy_rows(model: type[models.Model], rows: list[dict]) -> None:
     values are written as ``str()`` gives them (PostgreSQL reads ``True``, ISO dates and times).
     NUL characters, which PostgreSQL text cannot hold, are dropped.
     """
-    if not rows:
-        return
-    with_pk = model._meta.pk.attname in rows[0]
+    with_pk = bool(rows) and model._meta.pk.attname in rows[0]
     fields = [
         field
         for field in model._meta.concrete_fields
@@ -78,9 +88,28 @@ def copy_rows(model: type[models.Model], rows: list[dict]) -> None:
     if "\x00" in data:
         data = data.replace("\x00", "")
     quote = connection.ops.quote_name
-    columns = ", ".join(quote(field.column) for field in fields)
     not_null = ", ".join(quote(field.column) for field in fields if not field.null)
-    options = f"FORMAT csv, FORCE_NOT_NULL ({not_null})" if not_null else "FORMAT csv"
-    table = quote(model._meta.db_table)
+    return Encoded(
+        table=quote(model._meta.db_table),
+        columns=", ".join(quote(field.column) for field in fields),
+        options=f"FORMAT csv, FORCE_NOT_NULL ({not_null})" if not_null else "FORMAT csv",
+        data=data,
+    )
+
+
+def copy_encoded(encoded: Encoded) -> None:
+    """COPY what ``encode_rows`` built. Runs in the caller's transaction."""
+    if not encoded.data:
+        return
     with connection.cursor() as cursor:
-        cursor.copy_expert(f"COPY {table} ({columns}) FROM STDIN WITH ({options})", io.StringIO(data))
+        cursor.copy_expert(
+            f"COPY {encoded.table} ({encoded.columns}) FROM STDIN WITH ({encoded.options})",
+            io.StringIO(encoded.data),
+        )
+
+
+def copy_rows(model: type[models.Model], rows: list[dict]) -> None:
+    """Insert ``rows`` into the model's table with one COPY (``encode_rows``, then ``copy_encoded``).
+    Runs in the caller's transaction."""
+    if rows:
+        copy_encoded(encode_rows(model, rows))
