@@ -231,12 +231,23 @@ class _Worker:
     def stop(self) -> None:
         if self.process is None or self.process.poll() is not None:
             return
-        os.killpg(self.process.pid, signal.SIGTERM)
+        os.kill(self.process.pid, signal.SIGTERM)  # warm shutdown: running tasks finish
         try:
             self.process.wait(60)
         except subprocess.TimeoutExpired:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait()
+
+
+def _queued(env: dict[str, str]) -> int:
+    """Tasks waiting in the private broker's ``events`` queue."""
+    import redis
+
+    client = redis.Redis.from_url(env["REDIS_URL"])
+    try:
+        return client.llen("events")
+    finally:
+        client.close()
 
 
 def _kombu(url: str) -> str:
@@ -352,6 +363,11 @@ def _drain(env: dict[str, str], db: _Db, source_id: int, name: str) -> dict:
             time.sleep(0.2)
         seconds = time.perf_counter() - began
         left = _pending(db, source_id)
+        # The tasks still queued find nothing left (their events were taken by earlier batches).
+        queued = _queued(env)
+        while _queued(env) and time.perf_counter() < deadline:
+            time.sleep(0.2)
+        queue_empty = time.perf_counter() - began
     finally:
         worker.stop()
     rate = round(at_ready / seconds, 1) if seconds else None
@@ -365,6 +381,8 @@ def _drain(env: dict[str, str], db: _Db, source_id: int, name: str) -> dict:
         "seconds": round(seconds, 2),
         "drain_events_per_s": rate,
         "left_unprocessed": left,
+        "tasks_queued_when_drained": queued,
+        "task_queue_empty_after_s": round(queue_empty, 2),
     }
 
 
@@ -670,6 +688,14 @@ def run_b2(port: int, token: str, seeded: dict, db: _Db) -> dict:
         [source_id],
     )
     latency = sorted(float(r[0]) for r in rows)
+    # Where the time goes: waiting for a worker (received -> its batch started), then the batch.
+    waits = sorted(
+        float(r[0])
+        for r in db.all(
+            "SELECT extract(epoch FROM processed_at - received_at) FROM events_rawevent WHERE source_id = %s",
+            [source_id],
+        )
+    )
 
     def pct(p: float) -> float | None:
         return round(latency[min(len(latency) - 1, int(p * len(latency)))], 3) if latency else None
@@ -699,6 +725,11 @@ def run_b2(port: int, token: str, seeded: dict, db: _Db) -> dict:
         "incidents": distinct_incidents,
         "groups_with_incident": incidents,
         "expected_groups": expected_groups,
+        "received_to_batch_start_s": {
+            "p50": round(waits[len(waits) // 2], 3) if waits else None,
+            "p95": round(waits[int(0.95 * len(waits))], 3) if waits else None,
+            "max": round(waits[-1], 3) if waits else None,
+        },
         "event_to_incident_s": {
             "count": len(latency),
             "p50": pct(0.50),

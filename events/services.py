@@ -257,8 +257,11 @@ KICK_KEY = "events:processing-queued"
 
 
 def kick_seconds() -> float:
-    """How long a queued processing task answers for the events stored after it was queued."""
-    return conf._number("EVENTS_KICK_SECONDS", 10)
+    """Opt-in (default 0: a task per request): how long a queued processing task answers for the
+    events stored after it was queued. Measured (docs/events.md, Benchmarks): it saves the web tier a
+    broker round trip a request, but in a storm it makes batches large and concurrent batches then
+    wait on each other's group locks - event-to-incident latency got worse."""
+    return conf._number("EVENTS_KICK_SECONDS", 0)
 
 
 def enqueue_processing(raw_ids: list[int]) -> None:
@@ -268,14 +271,14 @@ def enqueue_processing(raw_ids: list[int]) -> None:
     no other task is sent (one task per request cost the web tier a broker round trip and the worker
     a task each). A request of more than ``EVENTS_BATCH_SIZE`` events sends one task per batch. If
     the queued task is lost, the flag expires after ``EVENTS_KICK_SECONDS`` and the next request
-    sends another; the sweeper catches anything else."""
+    sends another; the sweeper catches anything else. ``EVENTS_KICK_SECONDS`` 0: a task per request."""
     size = conf.batch_size()
     chunks = [raw_ids[i : i + size] for i in range(0, len(raw_ids), size)]
 
     def send():
         from events import tasks
 
-        if len(chunks) == 1:
+        if len(chunks) == 1 and kick_seconds() > 0:
             try:
                 if not cache.add(KICK_KEY, 1, timeout=kick_seconds()):
                     return  # a queued task will take them
@@ -306,7 +309,7 @@ def kick() -> None:
     from events import tasks
 
     try:
-        if cache.add(KICK_KEY, 1, timeout=kick_seconds()):
+        if kick_seconds() <= 0 or cache.add(KICK_KEY, 1, timeout=kick_seconds()):
             tasks.enqueue([])
     except Exception:
         logger.warning("Could not send a processing task; the sweeper will process the backlog")

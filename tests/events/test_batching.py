@@ -131,10 +131,11 @@ def test_the_source_read_for_a_token_has_its_json_fields_decoded():
 
 
 def test_while_a_task_is_queued_no_other_is_sent(
-    source, post, monkeypatch, django_capture_on_commit_callbacks
+    source, post, monkeypatch, settings, django_capture_on_commit_callbacks
 ):
     from events import tasks
 
+    settings.EVENTS_KICK_SECONDS = 10  # opt-in
     sent = []
     monkeypatch.setattr(tasks, "enqueue", sent.append)
     _source, token = source
@@ -162,10 +163,24 @@ def test_a_request_larger_than_a_batch_sends_a_task_per_batch(
     assert sent == [ids[0:2], ids[2:4], ids[4:]]
 
 
+def test_by_default_every_request_sends_its_task(
+    source, post, monkeypatch, django_capture_on_commit_callbacks
+):
+    from events import tasks
+
+    sent = []
+    monkeypatch.setattr(tasks, "enqueue", sent.append)
+    _source, token = source
+    with django_capture_on_commit_callbacks(execute=True):
+        ids = [post(token, event(check=check), process=False).json()["ids"] for check in "ab"]
+    assert sent == ids
+
+
 def test_a_task_works_through_a_backlog_and_sends_a_helper(source, post, monkeypatch, settings):
     from events import tasks
 
     settings.EVENTS_BATCH_SIZE = 2
+    settings.EVENTS_KICK_SECONDS = 10  # a helper only while none is queued
     sent = []
     monkeypatch.setattr(tasks, "enqueue", sent.append)
     _source, token = source
