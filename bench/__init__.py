@@ -13,4 +13,5 @@ BENCHMARKS = {
     "incidents": "bench.incidents",  # its own database, itsm_bench_incidents
     "sla": "bench.sla",  # its own database, itsm_bench_sla, and its own Redis
     "events": "bench.events",  # its own database, itsm_bench_events, and its own Redis
+    "knowledge": "bench.knowledge",
 }

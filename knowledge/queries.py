@@ -50,6 +50,16 @@ def articles(user) -> QuerySet:
     )
 
 
+def search_list(user, text: str) -> QuerySet:
+    """The API's list with ``q=``: the related rows are read for the page only (two small queries),
+    not joined to every matching article before the ranking sorts them (a common word matches
+    thousands); ``snippet`` headlines are computed for the page only (after the sort and limit)."""
+    fields = [name for name in LIST_ONLY if "__" not in name] + ["category", "owner"]
+    return with_snippets(
+        Article.objects.visible_to(user).only(*fields).prefetch_related("category", "owner"), text
+    )
+
+
 def article_detail(user) -> QuerySet:
     return (
         Article.objects.visible_to(user)
@@ -127,22 +137,31 @@ class SearchResult:
 
 def search(user, text: str, *, limit: int = 20, status: str | None = Status.PUBLISHED) -> list[SearchResult]:
     """The knowledge search page: ranked articles ``user`` may see with highlighted snippets.
-    Agents search published articles unless ``status`` is None (every status)."""
+    Agents search published articles unless ``status`` is None (every status).
+
+    Two queries: the best ``limit`` ids ranked over the article table alone (no joins, no
+    headlines: a common word matches thousands of rows), then those rows with their joins and
+    ``ts_headline``."""
     text = (text or "").strip()[:200]
     if not text:
         return []
-    rows = articles(user)
+    candidates = Article.objects.visible_to(user)
     if status:
-        rows = rows.filter(status=status)
-    page = with_snippets(ranked(rows, text), text)[:limit]
+        candidates = candidates.filter(status=status)
+    best = list(ranked(candidates, text).values_list("id", "search_rank")[:limit])
+    if not best:
+        return []
+    page = with_snippets(articles(user).filter(pk__in=[pk for pk, _ in best]), text)
+    rows = {article.pk: article for article in page}
     return [
         SearchResult(
-            article=article,
-            rank=float(article.search_rank),
-            title_html=snippet_html(article.title_headline),
-            snippet_html=snippet_html(article.body_headline),
+            article=rows[pk],
+            rank=float(rank),
+            title_html=snippet_html(rows[pk].title_headline),
+            snippet_html=snippet_html(rows[pk].body_headline),
         )
-        for article in page
+        for pk, rank in best
+        if pk in rows
     ]
 
 

@@ -67,9 +67,8 @@ class ArticleViewSet(RecordViewSet):
     def get_queryset(self):
         user = self.request.user
         if self.action == "list":
-            rows = queries.articles(user)
             text = (self.request.query_params.get("q") or "").strip()[:200]
-            return queries.with_snippets(rows, text) if text else rows
+            return queries.search_list(user, text) if text else queries.articles(user)
         if self.action == "retrieve":
             return queries.article_detail(user)
         return Article.objects.visible_to(user)
