@@ -88,19 +88,66 @@ def _group_get_or_create(anchor: str, defaults: dict, *, looked_up: bool = False
         return AlertGroup.objects.get(anchor=anchor, state=AlertState.OPEN), False
 
 
-def _storm_groups(alerts: list[Touched], storms: dict, now, result: BatchResult) -> dict[int, AlertGroup]:
-    """Storm mode: each new alert of a storming source joins its storm's one group (opened by the
-    first, its probable cause), with no CMDB walk. Returns {alert id: group}."""
+STORM_SERVICE_LOOKUPS = 20  # CMDB walks per batch to find a storming CI's service (then cached)
+SERVICE_CACHE_SECONDS = 600
+
+
+def _storm_services(alerts: list[Touched], cis: dict[int, ConfigurationItem]) -> dict[int, int | None]:
+    """{CI id: its service id} for the storming alerts' CIs, cheaply: the service of the CI's open
+    group, a service CI itself, the shared cache, and at most ``STORM_SERVICE_LOOKUPS`` CMDB walks a
+    batch (cached ``SERVICE_CACHE_SECONDS``); the rest count as without a service for now."""
+    wanted = sorted({a.ci_id for a in alerts if a.ci_id in cis})
+    if not wanted:
+        return {}
+    found: dict[int, int | None] = dict(
+        AlertGroup.objects.filter(state=AlertState.OPEN, ci_id__in=wanted).values_list("ci_id", "service_id")
+    )
+    for ci_id in wanted:
+        if ci_id not in found and cis[ci_id].ci_class.is_service:
+            found[ci_id] = ci_id
+    missing = [ci_id for ci_id in wanted if ci_id not in found]
+    if missing:
+        cached = cache.get_many([f"events:service-of:{ci_id}" for ci_id in missing])
+        for ci_id in missing:
+            if f"events:service-of:{ci_id}" in cached:
+                found[ci_id] = cached[f"events:service-of:{ci_id}"]
+        walked = {}
+        for ci_id in [ci_id for ci_id in missing if ci_id not in found][:STORM_SERVICE_LOOKUPS]:
+            walked[ci_id] = found[ci_id] = _service_of(cis[ci_id])
+        if walked:
+            cache.set_many(
+                {f"events:service-of:{ci_id}": service for ci_id, service in walked.items()},
+                timeout=SERVICE_CACHE_SECONDS,
+            )
+    return found
+
+
+def _storm_groups(
+    alerts: list[Touched], cis: dict[int, ConfigurationItem], storms: dict, now, result: BatchResult
+) -> dict[int, AlertGroup]:
+    """Storm mode: each new alert of a storming source joins its storm's group for the alert's
+    service (one group per storm and service, and one for alerts without a known service; opened by
+    the first, its probable cause), with no walk to the probable cause. Returns {alert id: group}."""
+    services = _storm_services(alerts, cis)
+    names = dict(
+        ConfigurationItem.objects.filter(pk__in={pk for pk in services.values() if pk}).values_list(
+            "pk", "name"
+        )
+    )
     found: dict[int, AlertGroup] = {}
-    by_storm: dict[int, AlertGroup] = {}
+    by_anchor: dict[str, AlertGroup] = {}
     for alert in sorted(alerts, key=lambda a: a.id):
         storm = storms[alert.source_id]
-        group = by_storm.get(storm.pk)
+        service_id = services.get(alert.ci_id) if alert.ci_id else None
+        anchor = f"storm:{storm.pk}:{service_id or 0}"
+        group = by_anchor.get(anchor)
         if group is None:
+            title = f"Event storm from {storm.source.name}" + (f": {names[service_id]}" if service_id else "")
             group, created = _group_get_or_create(
-                f"storm:{storm.pk}",
+                anchor,
                 {
-                    "title": f"Event storm from {storm.source.name}"[:300],
+                    "title": title[:300],
+                    "service_id": service_id,
                     "severity": alert.severity,
                     "opened_at": now,
                     "last_alert_at": now,
@@ -109,8 +156,8 @@ def _storm_groups(alerts: list[Touched], storms: dict, now, result: BatchResult)
             )
             if created:
                 result.groups_opened += 1
-                Storm.objects.filter(pk=storm.pk).update(group=group)
-            by_storm[storm.pk] = group
+                Storm.objects.filter(pk=storm.pk, group__isnull=True).update(group=group)
+            by_anchor[anchor] = group
         found[alert.id] = group
     return found
 
@@ -129,7 +176,7 @@ def correlate(
     the order of events inside a batch does not matter. Alerts of a source in storm mode (``storms``:
     source id -> open storm) join the storm's group instead."""
     storms = storms or {}
-    stormy = _storm_groups([a for a in new_alerts if a.source_id in storms], storms, now, result)
+    stormy = _storm_groups([a for a in new_alerts if a.source_id in storms], cis, storms, now, result)
     alerts = sorted((a for a in new_alerts if a.id not in stormy), key=lambda a: (_anchor(a), a.id))
     own: dict[str, AlertGroup] = {
         group.anchor: group

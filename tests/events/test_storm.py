@@ -44,7 +44,7 @@ def test_a_flood_is_grouped_into_one_storm_group_and_nothing_is_dropped(flood, p
     # 70 in the minute (60 if the minute turned between the two requests).
     assert current.ended_at is None and current.peak_per_minute >= 60 and current.events == 60
     assert Event.objects.count() == 70 and Alert.objects.count() == 70  # every event recorded
-    storm_group = AlertGroup.objects.get(anchor=f"storm:{current.pk}")
+    storm_group = AlertGroup.objects.get(anchor=f"storm:{current.pk}:0")  # no CI, so no service
     assert storm_group.alerts.count() == 60 and current.group_id == storm_group.pk
     assert AlertGroup.objects.count() == 11  # 10 before + one for the whole storm
     assert storm_group.incident is not None  # one incident for the storm, not sixty
@@ -146,3 +146,27 @@ def test_admin_sets_the_storm_settings_through_the_api(api_as, admin_user):
         "/api/v1/events/sources/", {"name": "x", "storm_quiet_minutes": 0}, format="json"
     )
     assert bad.status_code == 400 and "storm_quiet_minutes" in bad.json()["errors"]
+
+
+def test_a_storm_is_grouped_per_service(post, service_map):
+    """host-1 and payroll-app serve Payroll; host-2 serves nothing: two storm groups, Payroll's
+    incident on Payroll."""
+    from configuration.models import CIIdentifier
+
+    CIIdentifier.objects.create(ci=service_map["app"], scheme="hostname", value="payroll-app")
+    _source, token = make_source("loud", storm_threshold_per_minute=5)
+    post(
+        token,
+        [
+            event(resource=host, check=f"c{n}")
+            for host in ("host-1", "payroll-app", "host-2")
+            for n in range(4)
+        ],
+    )
+    current = Storm.objects.get()
+    payroll = AlertGroup.objects.get(anchor=f"storm:{current.pk}:{service_map['service'].pk}")
+    other = AlertGroup.objects.get(anchor=f"storm:{current.pk}:0")
+    assert payroll.alerts.count() == 8 and other.alerts.count() == 4
+    assert payroll.title == "Event storm from loud: Payroll" and payroll.service == service_map["service"]
+    assert payroll.incident.service == service_map["service"]
+    assert AlertGroup.objects.count() == 2
