@@ -115,7 +115,13 @@ def known_error_create(
         f"Recorded by {_name(_actor(actor))}" + (f" from {problem.number}." if problem else "."),
     )
     if workaround:
-        workaround_create(actor=actor, fields=workaround, problem=problem, known_error=known_error)
+        try:
+            workaround_create(actor=actor, fields=workaround, problem=problem, known_error=known_error)
+        except ValidationError as error:
+            # Name the field inside the workaround ("workaround.steps"), not the known error's own.
+            raise ValidationError(
+                {f"workaround.{key}": messages for key, messages in error.message_dict.items()}
+            ) from error
     return known_error
 
 

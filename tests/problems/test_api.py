@@ -440,3 +440,11 @@ def test_junk_query_parameters_are_never_a_500(api_as, agent):
             for name in params:
                 status = client.get(path, {name: value}).status_code
                 assert status in (200, 400, 404), (path, name, value, status)
+
+
+def test_a_bad_workaround_on_a_new_known_error_names_its_field(api_as, agent):
+    response = api_as(agent).post(
+        KES, {"title": "X", "symptoms": "Y", "workaround": {"title": "Z", "colour": "red"}}, format="json"
+    )
+    assert response.status_code == 400 and "workaround.colour" in response.data["errors"]
+    assert not KnownError.objects.exists()
