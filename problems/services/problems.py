@@ -21,7 +21,7 @@ from incidents.choices import OPEN_STATUSES as INCIDENT_OPEN_STATUSES
 from incidents.choices import ResolutionCode
 from incidents.choices import Status as IncidentStatus
 from incidents.models import Incident
-from itsm import history, roles
+from itsm import history, notifications, roles
 from itsm import services as kernel
 from itsm.exceptions import ConflictError, StaleVersion, TransitionNotAllowed
 from itsm.models import ChangeRecord, TimelineEntry
@@ -259,7 +259,23 @@ def problem_create(
     incidents = list(incidents)
     if incidents:
         problem_link_incidents(problem=problem, actor=actor, incidents=incidents, is_cause=is_cause)
+    _tell_manager(problem, actor)
     return problem
+
+
+def _tell_manager(problem: Problem, actor) -> None:
+    """The problem manager hears that the problem is theirs (once per manager and version)."""
+    manager = problem.problem_manager
+    if manager is None or (actor is not None and manager.pk == actor.pk):
+        return
+    notifications.notify(
+        [manager],
+        subject=f"Problem for you: {problem.number} {problem.title}"[:200],
+        body=f"{_name(_actor(actor))} made you the problem manager of {problem.number} (risk {problem.risk}).",
+        record=problem,
+        key=f"problem:{problem.pk}:manager:{manager.pk}:{problem.version}",
+        kind="problems.assigned",
+    )
 
 
 @transaction.atomic
@@ -275,9 +291,11 @@ def problem_update(
     if "services" in changes:
         changes["services"] = _check_services(changes["services"])
     before_risk = locked.risk
-    _edit(locked, actor, changes, reason=reason, check=_check_problem)
+    delta = _edit(locked, actor, changes, reason=reason, check=_check_problem)
     if locked.risk != before_risk:
         _note(locked, actor, f"Risk {before_risk} → {locked.risk} (impact x probability).")
+    if "problem_manager" in delta:
+        _tell_manager(locked, actor)
     return locked
 
 

@@ -419,3 +419,16 @@ def test_resolving_leaves_incidents_the_actor_may_not_see(agent):
     secret.refresh_from_db()
     assert secret.status == IncidentStatus.NEW
     assert services.problem_resolve_incidents(problem=problem, actor=security) == [secret.number]
+
+
+def test_the_problem_manager_is_told(agent, manager):
+    problem = make_problem(agent, problem_manager=manager)
+    told = Notification.objects.filter(recipient=manager, kind="problems.assigned")
+    assert told.count() == 1 and problem.number in told.get().subject
+    services.problem_update(problem=problem, actor=agent, changes={"title": "Renamed"})
+    assert told.count() == 1
+    other = UserFactory(roles=[roles.MANAGER])
+    services.problem_update(problem=problem, actor=agent, changes={"problem_manager": other})
+    assert Notification.objects.filter(recipient=other, kind="problems.assigned").count() == 1
+    mine = make_problem(manager, problem_manager=manager)
+    assert not Notification.objects.filter(object_id=mine.pk, kind="problems.assigned").exists()
