@@ -260,7 +260,8 @@ CI_WEIGHT = 0.25
 SERVICE_WEIGHT = 0.1
 CATEGORY_WEIGHT = 0.08
 MIN_SCORE = 0.18
-TEXT_CANDIDATES = 200
+TEXT_CANDIDATES = 40
+TEXT_POOL = 2000
 
 
 def typed_words(text: str) -> dict[str, str]:
@@ -349,8 +350,14 @@ def match_known_errors(
     query = None
     if words:
         query = SearchQuery(" | ".join(words), search_type="raw", config="simple")
+        # The best-ranked few among the newest matches: a common word then costs the same with
+        # 10,000 known errors as with 100, and the right one is not crowded out by newer ones.
+        newest = visible.filter(search_vector=query).order_by("-id").values("id")[:TEXT_POOL]
         ids.update(
-            visible.filter(search_vector=query).order_by("-id").values_list("id", flat=True)[:TEXT_CANDIDATES]
+            KnownError.objects.filter(pk__in=newest)
+            .annotate(pool_rank=SearchRank(F("search_vector"), query))
+            .order_by("-pool_rank", "-id")
+            .values_list("id", flat=True)[:TEXT_CANDIDATES]
         )
     scope = [pk for pk in [*ci_ids, service_id] if pk]
     if scope:
