@@ -49,7 +49,7 @@ class ArticleList(RecordListView):
     create_url_name = "knowledge:create"
     create_roles = STAFF
     default_ordering = "-id"
-    columns = [
+    staff_columns = [
         Column("Number", "number", ordering="id", link=True),
         Column("Title", "title"),
         Column("Status", lambda a: a.get_status_display()),
@@ -61,6 +61,18 @@ class ArticleList(RecordListView):
         Column("Helpful", lambda a: f"{a.helpful_count} / {a.helpful_count + a.not_helpful_count}"),
         Column("Updated", "updated_at", ordering="updated_at"),
     ]
+
+    reader_columns = [
+        Column("Number", "number", ordering="id", link=True),
+        Column("Title", "title"),
+        Column("Category", "category.name"),
+        Column("Updated", "updated_at", ordering="updated_at"),
+    ]
+
+    @property
+    def columns(self):
+        # End users are not shown who owns an article, its review date or its counters.
+        return self.staff_columns if roles.is_staff_role(self.request.user) else self.reader_columns
 
     def base_queryset(self):
         return queries.articles(self.request.user)

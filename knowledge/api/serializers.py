@@ -10,6 +10,7 @@ from rest_framework import serializers
 from configuration.api.serializers import CISummarySerializer
 from configuration.models import ConfigurationItem
 from incidents.api.serializers import StrictFieldsMixin
+from itsm import roles
 from itsm.api.serializers import RecordSerializer, UserSummarySerializer
 from knowledge import choices as c
 from knowledge.models import Article, ArticleRevision, ArticleVote, Category, SelfHelpResolution
@@ -45,7 +46,7 @@ class ArticleListSerializer(serializers.ModelSerializer):
     status = shown(c.Status.choices)
     audience = shown(c.Audience.choices)
     category_name = serializers.CharField(source="category.name", read_only=True, default=None)
-    owner = UserSummarySerializer(read_only=True)
+    owner = UserSummarySerializer(read_only=True, allow_null=True, help_text="Staff only (null for readers).")
     url = serializers.CharField(source="get_absolute_url", read_only=True)
     snippet = serializers.SerializerMethodField(
         help_text="With q=: the body's best matching passages, HTML-escaped, matches in <mark>."
@@ -73,6 +74,14 @@ class ArticleListSerializer(serializers.ModelSerializer):
             "url",
             "snippet",
         ]
+
+    def to_representation(self, article):
+        data = super().to_representation(article)
+        request = self.context.get("request")
+        if request is not None and not roles.is_staff_role(request.user):
+            # Readers are not told who owns an article (staff names stay with staff).
+            data["owner"] = None
+        return data
 
     def get_snippet(self, article) -> str | None:
         from knowledge.queries import snippet_html

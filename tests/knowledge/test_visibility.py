@@ -156,3 +156,15 @@ def test_agents_see_every_status_but_suggestions_only_published(world, agent):
     assert suggested == {articles[k].pk for k in published}
     everything = {r.article.pk for r in queries.search(agent, "zebrafix", status=None)}
     assert everything == {a.pk for a in articles.values()}
+
+
+def test_readers_are_not_told_who_owns_an_article(world, api_as, client_as, agent):
+    reader, articles = world
+    row = api_as(reader).get(f"/api/v1/knowledge/articles/{articles['public'].pk}/").json()
+    assert row["owner"] is None
+    assert (
+        api_as(agent).get(f"/api/v1/knowledge/articles/{articles['public'].pk}/").json()["owner"]["id"]
+        == agent.pk
+    )
+    listing = client_as(reader).get("/knowledge/").content.decode()
+    assert "Owner" not in listing and agent.get_full_name() not in listing
