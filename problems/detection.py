@@ -120,10 +120,20 @@ def _clusters(rows: list[_Row], similarity: float) -> list[list[_Row]]:
             i = parent[i]
         return i
 
-    for i in range(len(rows)):
-        for j in range(i + 1, len(rows)):
-            if _similar(rows[i].words, rows[j].words, similarity):
-                parent[find(i)] = find(j)
+    # Only pairs sharing a word can be similar: compare through a word -> rows index, not every pair.
+    by_word: dict[str, list[int]] = defaultdict(list)
+    for i, row in enumerate(rows):
+        for word in row.words:
+            by_word[word].append(i)
+    for i, row in enumerate(rows):
+        compared: set[int] = set()
+        for word in row.words:
+            for j in by_word[word]:
+                if j <= i or j in compared:
+                    continue
+                compared.add(j)
+                if find(i) != find(j) and _similar(row.words, rows[j].words, similarity):
+                    parent[find(i)] = find(j)
     groups: dict[int, list[_Row]] = defaultdict(list)
     for i, row in enumerate(rows):
         groups[find(i)].append(row)
