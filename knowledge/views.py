@@ -14,9 +14,12 @@ from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.views.generic import TemplateView
 
+from incidents.forms import LinkForm
 from itsm import queries as kernel_queries
 from itsm import roles
+from itsm import services as kernel_services
 from itsm.exceptions import ConflictError
+from itsm.registry import registry
 from itsm.views.generic import Column, RecordDetailView, RecordListView
 from itsm.views.mixins import RoleRequiredMixin
 from knowledge import forms as f
@@ -150,10 +153,54 @@ class ArticleDetail(RecordDetailView):
                 small=True,
             ),
             links=kernel_queries.links_for(article, user) if staff else [],
+            link_form=kwargs.get("link_form") or f.styled(self.link_form(), small=True),
         )
         if not staff:
             context.update(history=[], timeline=[])
         return context
+
+    def link_form(self, data=None):
+        """Link this article to another record: a known error, an incident, a problem... (every
+        registered link target but articles)."""
+        targets = [target for target in registry.link_targets if target.model is not Article]
+        return LinkForm(data, targets=targets, auto_id="link_%s")
+
+    def link_add(self, article, request):
+        form = f.styled(self.link_form(request.POST), small=True)
+        if form.is_valid():
+            data = form.cleaned_data
+            target = form.targets.get(data["target_type"])
+            found = target.find(request.user, data["target"]) if target else []
+            if not found:
+                form.add_error("target", f"Nothing found for '{data['target']}'.")
+            elif data["kind"] not in target.kinds:
+                form.add_error("kind", f"A {target.label.lower()} is linked as: {', '.join(target.kinds)}.")
+            else:
+                try:
+                    kernel_services.link_add(
+                        source=found[0],
+                        target=article,
+                        actor=request.user,
+                        kind=data["kind"],
+                        note=data["note"],
+                    )
+                except ConflictError as error:
+                    form.add_error(None, error.message)
+                else:
+                    messages.success(request, f"Linked to {found[0].record_label}.")
+                    return HttpResponseRedirect(request.path + "#links")
+        return self.render_to_response(self.get_context_data(record=article, link_form=form), status=400)
+
+    def link_remove(self, article, request):
+        links = {row["link"].pk: row["link"] for row in kernel_queries.links_for(article, request.user)}
+        raw = request.POST.get("id", "")
+        link = links.get(int(raw)) if raw.isdigit() else None
+        if link is None:
+            messages.error(request, "No such link.")
+        else:
+            kernel_services.link_remove(link=link, actor=request.user)
+            messages.success(request, "Link removed.")
+        return HttpResponseRedirect(request.path + "#links")
 
     def post(self, request, *args, **kwargs):
         action = request.POST.get("action", "")
@@ -175,6 +222,10 @@ class ArticleDetail(RecordDetailView):
                 messages.success(request, "Thank you: your vote is recorded.")
                 return HttpResponseRedirect(request.path + "#feedback")
             return self.render_to_response(self.get_context_data(record=article, vote_form=form), status=400)
+        if action == "link_add" and staff:
+            return self.link_add(article, request)
+        if action == "link_remove" and staff:
+            return self.link_remove(article, request)
         if action == "transition" and staff:
             form = f.TransitionForm(request.POST)
             if not form.is_valid():

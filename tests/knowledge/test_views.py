@@ -190,3 +190,35 @@ def test_search_page_with_odd_input(client_as, agent):
     assert client.get("/knowledge/search/?q=the").status_code == 200  # only a stop word
     assert client.get("/knowledge/search/?q=%22unclosed").status_code == 200
     assert client.get("/knowledge/?q=vpn%00").status_code == 200
+
+
+def test_related_known_errors_are_linked_from_the_article_page(client_as, agent, end_user):
+    from tests.problems.factories import make_known_error
+
+    known_error = make_known_error(agent)
+    article = make_article(agent, status="published", audience="end_users")
+    client = client_as(agent)
+    form = {
+        "action": "link_add",
+        "target_type": "problems.knownerror",
+        "kind": "related",
+        "target": known_error.number,
+    }
+    assert client.post(article.get_absolute_url(), form).status_code == 302
+    link = RecordLink.objects.get(source_id=known_error.pk, target_id=article.pk)
+    page = client.get(article.get_absolute_url()).content.decode()
+    assert known_error.number in page
+    assert article.number in client.get(known_error.get_absolute_url()).content.decode()
+    again = client.post(article.get_absolute_url(), form)
+    assert again.status_code == 400 and "already linked" in again.content.decode()
+    missing = client.post(article.get_absolute_url(), {**form, "target": "KE9999999"})
+    assert missing.status_code == 400 and "Nothing found" in missing.content.decode()
+    # Readers may not link or unlink.
+    reader = client_as(end_user)
+    reader.post(article.get_absolute_url(), {"action": "link_remove", "id": link.pk})
+    assert RecordLink.objects.filter(pk=link.pk).exists()
+    client = client_as(agent)
+    assert (
+        client.post(article.get_absolute_url(), {"action": "link_remove", "id": link.pk}).status_code == 302
+    )
+    assert not RecordLink.objects.filter(pk=link.pk).exists()
