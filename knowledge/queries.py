@@ -345,3 +345,23 @@ def find_for_link(user, text: str, limit: int = 10) -> list[Article]:
     if re.fullmatch(r"(?i)kb\d+", text):
         return list(rows.filter(number__iexact=text)[:limit])
     return list(ranked(rows, text)[:limit])
+
+
+# -- self-help measurement [INC-8] -----------------------------------------------------------------
+
+
+def self_help_counts(user, *, since=None) -> list[dict]:
+    """Deflected incidents by what helped, most first: ``{"source", "article_id", "known_error_number",
+    "count"}`` from the self-help records ``user`` may see (staff: all). For dashboards."""
+    from django.db.models import Count
+
+    from knowledge.models import SelfHelpResolution
+
+    rows = SelfHelpResolution.objects.visible_to(user)
+    if since is not None:
+        rows = rows.filter(created_at__gte=since)
+    return list(
+        rows.values("source", "article_id", "known_error_number")
+        .annotate(count=Count("id"))
+        .order_by("-count", "source", "article_id", "known_error_number")
+    )

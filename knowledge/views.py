@@ -153,6 +153,7 @@ class ArticleDetail(RecordDetailView):
                 small=True,
             ),
             links=kernel_queries.links_for(article, user) if staff else [],
+            solved_count=article.self_help_resolutions.count() if staff else None,
             link_form=kwargs.get("link_form") or f.styled(self.link_form(), small=True),
         )
         if not staff:

@@ -245,3 +245,17 @@ def test_reviews_due_tell_the_owner_once_per_date(agent, manager):
     assert reviews_due() == 1  # a second run tells nobody again
     told = Notification.objects.filter(kind="knowledge.review_due")
     assert [(n.recipient, n.key) for n in told] == [(manager, f"article:{due.pk}:review:2026-01-01")]
+
+
+def test_self_help_counts_for_dashboards(agent, end_user, other_end_user):
+    from tests.problems.factories import make_known_error
+
+    article = make_article(agent, status="published", audience="end_users")
+    known_error = make_known_error(agent)
+    services.self_help_record(user=end_user, article=article)
+    services.self_help_record(user=other_end_user, article=article)
+    services.self_help_record(user=end_user, known_error=known_error)
+    counts = queries.self_help_counts(agent)
+    assert counts[0] == {"source": "article", "article_id": article.pk, "known_error_number": "", "count": 2}
+    assert counts[1]["known_error_number"] == known_error.number and counts[1]["count"] == 1
+    assert sum(row["count"] for row in queries.self_help_counts(other_end_user)) == 1
