@@ -18,7 +18,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from configuration.models import ConfigurationItem
-from itsm import history
+from itsm import history, roles
 from itsm import services as kernel
 from itsm.exceptions import StaleVersion, TransitionNotAllowed
 from itsm.models import ChangeRecord, TimelineEntry
@@ -70,6 +70,8 @@ def _check(article: Article, m2m: dict[str, list]) -> None:
         errors["organisation"] = "Choose the organisation whose end users may read it."
     if article.audience != Audience.ORGANISATION:
         article.organisation = None
+    if article.owner_id is not None and not roles.is_staff_role(article.owner):
+        errors["owner"] = "The owner keeps the article true: choose a member of staff."
     services = m2m.get("services")
     if services:
         ids = [getattr(item, "pk", item) for item in services]

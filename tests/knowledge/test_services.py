@@ -259,3 +259,27 @@ def test_self_help_counts_for_dashboards(agent, end_user, other_end_user):
     assert counts[0] == {"source": "article", "article_id": article.pk, "known_error_number": "", "count": 2}
     assert counts[1]["known_error_number"] == known_error.number and counts[1]["count"] == 1
     assert sum(row["count"] for row in queries.self_help_counts(other_end_user)) == 1
+
+
+def test_the_owner_is_staff(agent, end_user):
+    with pytest.raises(ValidationError) as error:
+        make_article(agent, owner=end_user)
+    assert "owner" in error.value.message_dict
+
+
+def test_admin_keeps_categories_with_history(client_as, admin_user):
+    from people.models import User
+
+    User.objects.filter(pk=admin_user.pk).update(is_staff=True, is_superuser=True)
+    client = client_as(admin_user)
+    assert client.get("/admin/knowledge/category/add/").status_code == 200
+    response = client.post(
+        "/admin/knowledge/category/add/", {"name": "Printing", "order": 10, "is_active": "on"}
+    )
+    assert response.status_code == 302
+    from knowledge.models import Category
+
+    category = Category.objects.get(name="Printing")
+    assert ChangeRecord.objects.filter(object_id=category.pk, content_type__model="category").exists()
+    assert client.get("/admin/knowledge/article/").status_code == 200
+    assert client.get("/admin/knowledge/selfhelpresolution/").status_code == 200
