@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpResponseRedirect
+from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.views.generic import TemplateView
 
@@ -370,3 +370,19 @@ class RevisionDiff(_ArticlePage):
             lines=queries.revision_diff(old, new),
         )
         return context
+
+
+class MarkdownPreview(RoleRequiredMixin, TemplateView):
+    """POST ``body``: the text as readers will see it (rendered and sanitised), for the form's preview."""
+
+    allowed_roles = STAFF
+    http_method_names = ["post"]
+
+    def post(self, request, *args, **kwargs):
+        body = request.POST.get("body", "")[:200000].replace("\x00", "")
+        html = (
+            render_markdown(body)
+            if body.strip()
+            else '<p class="text-body-secondary">Nothing to preview.</p>'
+        )
+        return HttpResponse(html)

@@ -1,4 +1,4 @@
-"""The knowledge base in the browser: an agent writes an article, publishes it, finds it through the
+"""The knowledge base in the browser: an agent writes an article (previewing its Markdown), publishes it, finds it through the
 knowledge search with the matched words highlighted, and sees it suggested while logging an incident."""
 
 from __future__ import annotations
@@ -25,6 +25,8 @@ def test_agent_writes_publishes_finds_and_gets_the_article_suggested(
         "2. Turn on camera access for desktop apps.\n3. Restart Teams."
     )
     page.get_by_label("Audience").select_option("end_users")
+    page.get_by_role("button", name="Preview").click()
+    expect(page.locator("#body-preview strong")).to_have_text("camera")
     shot("form")
     page.get_by_role("button", name="Save").click()
 

@@ -222,3 +222,16 @@ def test_related_known_errors_are_linked_from_the_article_page(client_as, agent,
         client.post(article.get_absolute_url(), {"action": "link_remove", "id": link.pk}).status_code == 302
     )
     assert not RecordLink.objects.filter(pk=link.pk).exists()
+
+
+def test_the_form_previews_the_body_sanitised(client_as, agent, end_user):
+    response = client_as(agent).post(
+        "/knowledge/preview/", {"body": "**hi** <script>alert(1)</script>"}, **HTMX
+    )
+    assert response.status_code == 200
+    assert "<strong>hi</strong>" in response.content.decode() and "script" not in response.content.decode()
+    assert (
+        "Nothing to preview" in client_as(agent).post("/knowledge/preview/", {"body": " "}).content.decode()
+    )
+    assert client_as(agent).get("/knowledge/preview/").status_code == 405
+    assert client_as(end_user).post("/knowledge/preview/", {"body": "x"}).status_code == 403
