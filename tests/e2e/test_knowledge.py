@@ -1,5 +1,6 @@
-"""The knowledge base in the browser: an agent writes an article (previewing its Markdown), publishes it, finds it through the
-knowledge search with the matched words highlighted, and sees it suggested while logging an incident."""
+"""The knowledge base in the browser: an agent writes an article (previewing its Markdown), publishes
+it, finds it through the knowledge search with the matched words highlighted, and sees it suggested
+while logging an incident."""
 
 from __future__ import annotations
 
