@@ -180,11 +180,13 @@ def host_of(value: str) -> str:
 
 
 def dedup_key_for(source, *, resource: str, check_name: str, ci_ref: str, labels: dict[str, str]) -> str:
-    """The dedup key from the source's ``dedup_fields`` (default: resource and check)."""
+    """The dedup key from the source's ``dedup_fields`` (default: resource and check). An event that
+    names only its CI stands for that CI in the resource's place (else two CIs' alerts with the same
+    check would share the key ``|check`` and merge)."""
     parts = []
     for name in source.dedup_fields or ["resource", "check"]:
         if name == "resource":
-            parts.append(resource)
+            parts.append(resource or (f"ci:{ci_ref}" if ci_ref else ""))
         elif name == "check":
             parts.append(check_name)
         elif name == "ci":

@@ -55,6 +55,16 @@ def test_explicit_dedup_key_and_source_dedup_fields(source, post):
     assert Alert.objects.get(dedup_key="http|api").count == 2
 
 
+def test_events_naming_only_their_ci_keep_one_alert_per_ci(source, post, service_map):
+    """No resource, only the CI: the default key (resource, check) uses the CI in the resource's place."""
+    _source, token = source
+    first, second = service_map["host"], service_map["other"]
+    post(token, [{"ci": ci.number, "check": "disk", "severity": "major"} for ci in (first, second)])
+    post(token, {"ci": first.number, "check": "disk", "severity": "major", "occurred_at": at(1)})
+    alerts = {alert.dedup_key: alert.count for alert in Alert.objects.all()}
+    assert alerts == {f"ci:{first.number}|disk": 2, f"ci:{second.number}|disk": 1}
+
+
 def test_clear_closes_the_alert_and_the_next_firing_opens_a_new_one(source, post):
     _source, token = source
     post(token, event())
