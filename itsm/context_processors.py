@@ -41,6 +41,12 @@ def navigation(request) -> list[NavSection]:
             continue
         section = sections.setdefault(item.section, NavSection(item.section, []))
         section.items.append(NavItem(item.label, url, item.icon, path.startswith(url)))
+    # One item is current: the longest URL the path starts with (/knowledge/search/ is "Search
+    # knowledge", not also "Articles" at /knowledge/).
+    items = [item for section in sections.values() for item in section.items]
+    longest = max((len(item.url) for item in items if item.active), default=0)
+    for item in items:
+        item.active = item.active and len(item.url) == longest
     return list(sections.values())
 
 

@@ -122,3 +122,16 @@ def test_forbidden_and_not_found_pages_use_the_layout(client_as, end_user, agent
     assert forbidden.status_code == 403 and b"Not allowed" in forbidden.content
     missing = client_as(agent).get("/people/support-groups/999999/")
     assert missing.status_code == 404 and b"Not found" in missing.content
+
+
+def test_one_menu_item_is_current_the_longest_match(agent, rf):
+    from itsm.context_processors import navigation
+
+    request = rf.get("/knowledge/search/")
+    request.user = agent
+    current = [item.label for section in navigation(request) for item in section.items if item.active]
+    assert current == ["Search knowledge"]
+    request = rf.get("/incidents/")
+    request.user = agent
+    current = [item.label for section in navigation(request) for item in section.items if item.active]
+    assert current == ["Incident queue"]
