@@ -10,6 +10,7 @@ from itsm.forms import style_form
 from people.models import Supplier, SupportGroup, User
 from problems import choices as c
 from problems.models import Improvement, KnownError, Problem, RiskLevel, Workaround
+from problems.services.problems import PROBLEM_FIELDS
 
 
 def styled(form, *, small: bool = True):
@@ -80,24 +81,7 @@ class ProblemForm(forms.ModelForm):
 
     class Meta:
         model = Problem
-        fields = [
-            "title",
-            "description",
-            "source",
-            "category",
-            "services",
-            "cis",
-            "problem_manager",
-            "assignment_group",
-            "impact",
-            "probability",
-            "analysis_people",
-            "analysis_technology",
-            "analysis_partners",
-            "analysis_value_streams",
-            "root_cause",
-            "contributing_causes",
-        ]
+        fields = list(PROBLEM_FIELDS)
         widgets = {
             name: forms.Textarea(attrs={"rows": 3})
             for name in (

@@ -609,7 +609,7 @@ def calendar_save(
 
     from itsm import services as kernel
     from servicelevels.businesstime import Schedule
-    from servicelevels.models import BusinessHours, Calendar
+    from servicelevels.models import BusinessHours
 
     if hours is not None:
         ranges: dict[int, list] = {}

@@ -26,6 +26,7 @@ from problems.models import (
     Workaround,
     WorkaroundUse,
 )
+from problems.services.problems import PROBLEM_FIELDS
 
 VERSION_HELP = "The version you are changing (or send If-Match); a stale one gets 409."
 
@@ -149,26 +150,7 @@ class ProblemWriteSerializer(StrictFieldsMixin, RecordSerializer):
 
     class Meta:
         model = Problem
-        fields = [
-            "version",
-            "title",
-            "description",
-            "source",
-            "category",
-            "services",
-            "cis",
-            "problem_manager",
-            "assignment_group",
-            "impact",
-            "probability",
-            "analysis_people",
-            "analysis_technology",
-            "analysis_partners",
-            "analysis_value_streams",
-            "root_cause",
-            "contributing_causes",
-            "incidents",
-        ]
+        fields = ["version", *PROBLEM_FIELDS, "incidents"]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
