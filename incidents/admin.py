@@ -3,7 +3,14 @@ rules. Incidents themselves are worked in the agent UI and the API; the admin sh
 
 from django.contrib import admin
 
-from incidents.models import Category, Incident, IntakeQuestion, PriorityMatrixEntry, RoutingRule
+from incidents.models import (
+    Category,
+    Incident,
+    IntakeQuestion,
+    PriorityMatrixEntry,
+    RoutingRule,
+    SatisfactionResponse,
+)
 from itsm.admin import ReadOnlyAdmin, RecordAdmin
 
 
@@ -84,3 +91,14 @@ class IncidentAdmin(ReadOnlyAdmin):
     def get_queryset(self, request):
         # Security incidents only for the security team, as everywhere else.
         return Incident.objects.visible_to(request.user)
+
+
+@admin.register(SatisfactionResponse)
+class SatisfactionResponseAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "incident", "rating", "respondent", "assignment_group", "service"]
+    list_filter = ["rating", "assignment_group"]
+    list_select_related = ["incident", "respondent", "assignment_group", "service"]
+    show_full_result_count = False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(incident__in=Incident.objects.visible_to(request.user))

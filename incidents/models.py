@@ -579,3 +579,50 @@ class SavedView(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("incidents:queue") + (f"?{self.query}" if self.query else "")
+
+
+class SatisfactionResponseQuerySet(RecordQuerySet):
+    def visible_to(self, user):
+        """Staff see every answer (managers measure them); a caller sees their own."""
+        if user is None or not user.is_authenticated:
+            return self.none()
+        if roles.roles_of(user) & roles.STAFF_ROLES:
+            return self
+        return self.filter(respondent=user)
+
+
+class SatisfactionResponse(models.Model):
+    """The caller's satisfaction with one resolution of their incident: a rating from 1 (very
+    dissatisfied) to 5 (very satisfied) and an optional comment [INC-10]. One answer per resolution
+    (``resolved_at`` names it): an incident reopened and resolved again may be rated again.
+    Group and service are copied from the incident when it is answered, so satisfaction by group
+    and service stays what it was when the user answered."""
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="satisfaction")
+    respondent = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="satisfaction_responses"
+    )
+    resolved_at = models.DateTimeField(help_text="The resolution this answer is about.")
+    rating = models.PositiveSmallIntegerField(
+        choices=[(1, "1 - very dissatisfied"), (2, "2"), (3, "3"), (4, "4"), (5, "5 - very satisfied")]
+    )
+    comment = models.TextField(blank=True)
+    assignment_group = models.ForeignKey(
+        "people.SupportGroup", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    service = models.ForeignKey(
+        "configuration.ConfigurationItem", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    objects = SatisfactionResponseQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["incident", "resolved_at"], name="one_answer_per_resolution"),
+            models.CheckConstraint(condition=Q(rating__gte=1, rating__lte=5), name="satisfaction_rating_1_5"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.rating}/5 for {self.incident_id}"

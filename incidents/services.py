@@ -39,6 +39,7 @@ from incidents.models import (
     PostIncidentReview,
     PriorityMatrixEntry,
     RoutingRule,
+    SatisfactionResponse,
     SavedView,
     StatusPeriod,
     SwarmMember,
@@ -693,6 +694,52 @@ def incident_reject_resolution(*, incident: Incident, actor, reason: str) -> Inc
     if actor is None or actor.pk != locked.caller_id:
         raise PermissionDenied("Only the caller rejects a resolution.")
     return incident_reopen(incident=locked, actor=actor, reason=reason)
+
+
+@transaction.atomic
+def satisfaction_submit(*, incident: Incident, actor, rating, comment: str = "") -> SatisfactionResponse:
+    """The caller rates the latest resolution of their incident, 1 to 5, with an optional comment
+    [INC-10]. Once per resolution (409 on a second answer); kept with the incident's group and
+    service of the moment for the managers' satisfaction figures. A rating of 1 or 2 is put before
+    the assignment group's manager."""
+    locked = _lock(incident)
+    if actor is None or actor.pk != locked.caller_id:
+        raise PermissionDenied("Only the caller rates the resolution of an incident.")
+    try:
+        rating = int(rating)
+    except (TypeError, ValueError):
+        rating = 0
+    if not 1 <= rating <= 5:
+        raise ValidationError({"rating": "Give a rating from 1 (very dissatisfied) to 5 (very satisfied)."})
+    if locked.status not in (Status.RESOLVED, Status.CLOSED) or locked.resolved_at is None:
+        raise ConflictError(
+            f"{locked.number} is not resolved; its resolution can be rated once it is.", status=locked.status
+        )
+    if SatisfactionResponse.objects.filter(incident=locked, resolved_at=locked.resolved_at).exists():
+        raise ConflictError(f"You have already rated this resolution of {locked.number}.")
+    comment = (comment or "").strip()
+    answer = SatisfactionResponse.objects.create(
+        incident=locked,
+        respondent=actor,
+        resolved_at=locked.resolved_at,
+        rating=rating,
+        comment=comment,
+        assignment_group_id=locked.assignment_group_id,
+        service_id=locked.service_id,
+    )
+    _note(
+        locked, actor, f"The caller rated the resolution {rating}/5." + (f"\n\n{comment}" if comment else "")
+    )
+    group = locked.assignment_group
+    if rating <= 2 and group is not None and group.manager_id is not None:
+        notifications.notify(
+            [group.manager],
+            subject=f"Low satisfaction ({rating}/5) on {locked.number} {locked.short_description}"[:200],
+            body=comment or f"{_name(actor)} rated the resolution {rating}/5.",
+            record=locked,
+            key=f"incident:{locked.pk}:satisfaction:{answer.pk}",
+        )
+    return answer
 
 
 def auto_close_resolved(*, now: datetime.datetime | None = None, batch: int = 500) -> int:

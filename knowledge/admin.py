@@ -4,7 +4,7 @@ and the API (revisions, lifecycle and votes go through the services); the admin 
 from django.contrib import admin
 
 from itsm.admin import ReadOnlyAdmin, RecordAdmin
-from knowledge.models import Article, Category, SelfHelpResolution
+from knowledge.models import Article, Category, PortalVisit, SelfHelpResolution
 
 
 @admin.register(Category)
@@ -28,3 +28,11 @@ class SelfHelpResolutionAdmin(ReadOnlyAdmin):
     list_display = ["created_at", "user", "source", "article", "known_error_number", "query"]
     list_filter = ["source"]
     list_select_related = ["user", "article"]
+
+
+@admin.register(PortalVisit)
+class PortalVisitAdmin(ReadOnlyAdmin):
+    list_display = ["day", "user", "organisation", "hits", "first_seen_at", "last_seen_at"]
+    list_filter = ["day"]
+    list_select_related = ["user", "organisation"]
+    date_hierarchy = "day"

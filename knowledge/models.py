@@ -269,3 +269,32 @@ class SelfHelpResolution(models.Model):
     def __str__(self) -> str:
         what = self.article_id if self.source == SelfHelpSource.ARTICLE else self.known_error_number
         return f"{self.user_id} solved with {what}"
+
+
+class PortalVisitQuerySet(RecordQuerySet):
+    def visible_to(self, user):
+        return self if roles.is_staff_role(user) else self.none()
+
+
+class PortalVisit(models.Model):
+    """One user's visits to the self-help portal on one day: ``hits`` pages, first and last seen.
+    With ``SelfHelpResolution`` and the incidents raised in the portal it measures self-help
+    (visitors, deflection) [INC-8]. Written by ``services.portal_visit_record``, one upsert a page."""
+
+    user = models.ForeignKey(USER, on_delete=models.CASCADE, related_name="portal_visits")
+    organisation = models.ForeignKey(
+        "people.Organisation", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    day = models.DateField()
+    hits = models.PositiveIntegerField(default=1)
+    first_seen_at = models.DateTimeField()
+    last_seen_at = models.DateTimeField()
+
+    objects = PortalVisitQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-day", "user"]
+        constraints = [models.UniqueConstraint(fields=["day", "user"], name="one_portal_visit_a_day")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} on {self.day}: {self.hits}"

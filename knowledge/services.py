@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import models, transaction
+from django.db import connection, models, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -300,6 +300,23 @@ def self_help_record(
         known_error_number=str(getattr(known_error, "number", ""))[:20],
         query=(query or "").strip()[:500],
     )
+
+
+def portal_visit_record(*, user, at=None) -> None:
+    """Count one portal page seen by ``user`` today: one upsert (no lock held, no history). The
+    day is the local calendar day of ``TIME_ZONE``."""
+    if _actor(user) is None:
+        return
+    at = at or timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """INSERT INTO knowledge_portalvisit
+                   (user_id, organisation_id, day, hits, first_seen_at, last_seen_at)
+               VALUES (%s, %s, %s, 1, %s, %s)
+               ON CONFLICT (day, user_id) DO UPDATE
+                   SET hits = knowledge_portalvisit.hits + 1, last_seen_at = EXCLUDED.last_seen_at""",
+            [user.pk, getattr(user, "organisation_id", None), timezone.localdate(at), at, at],
+        )
 
 
 def reviews_due(*, today=None, batch: int = 500) -> int:

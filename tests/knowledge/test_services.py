@@ -1,14 +1,17 @@
 """Articles through the services: lifecycle, revisions and their diff, votes, views, self-help,
 drafts from incidents and known errors."""
 
+import datetime
+
 import pytest
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 
 from incidents import services as incident_services
 from itsm.exceptions import StaleVersion, TransitionNotAllowed
 from itsm.models import ChangeRecord, Notification, RecordLink
 from knowledge import queries, services, sources
-from knowledge.models import Article, ArticleRevision, SelfHelpResolution
+from knowledge.models import Article, ArticleRevision, PortalVisit, SelfHelpResolution
 from tests.configuration.factories import service_ci
 from tests.factories import OrganisationFactory
 from tests.incidents.factories import make_incident
@@ -283,3 +286,20 @@ def test_admin_keeps_categories_with_history(client_as, admin_user):
     assert ChangeRecord.objects.filter(object_id=category.pk, content_type__model="category").exists()
     assert client.get("/admin/knowledge/article/").status_code == 200
     assert client.get("/admin/knowledge/selfhelpresolution/").status_code == 200
+
+
+def test_portal_visits_count_a_user_once_a_day_with_their_hits(end_user, other_end_user, manager):
+    morning = timezone.now().replace(hour=9, minute=0)
+    for minutes in (0, 5, 30):
+        services.portal_visit_record(user=end_user, at=morning + datetime.timedelta(minutes=minutes))
+    services.portal_visit_record(user=other_end_user, at=morning)
+    services.portal_visit_record(user=end_user, at=morning + datetime.timedelta(days=1))
+    mine = PortalVisit.objects.filter(user=end_user).order_by("day")
+    assert [(v.hits, v.first_seen_at, v.last_seen_at) for v in mine][0] == (
+        3,
+        morning,
+        morning + datetime.timedelta(minutes=30),
+    )
+    assert mine.count() == 2 and PortalVisit.objects.count() == 3
+    assert PortalVisit.objects.visible_to(manager).count() == 3
+    assert PortalVisit.objects.visible_to(end_user).count() == 0
