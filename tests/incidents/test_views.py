@@ -840,3 +840,69 @@ def test_status_and_priority_filters_make_no_distinct(client_as, agent):
         assert client.get("/incidents/?tab=open&status=new&priority=4").status_code == 200
     page = [q["sql"] for q in queries_run.captured_queries if 'FROM "incidents_incident"' in q["sql"]]
     assert page and not any("DISTINCT" in sql for sql in page)
+
+
+# The queue's rows as the template drew them before ``incident_queue.queue_rows`` took over: the
+# Python version must give the same markup.
+TEMPLATE_ROWS = """{% load incident_badges %}
+  {% for i in rows %}
+    <tr{% if i.is_major %} class="table-danger"{% endif %}>
+      <td class="text-center"><input class="form-check-input" type="checkbox" name="ids" value="{{ i.pk }}" form="bulk-form" id="pick-{{ i.pk }}" aria-label="Select {{ i.number }}"></td>
+      <td class="text-nowrap"><a href="{{ i.get_absolute_url }}" hx-boost="false">{{ i.number }}</a>{% if i.is_major %} <span class="badge text-bg-danger" title="Major incident"><i class="bi bi-exclamation-octagon" aria-hidden="true"></i> Major</span>{% endif %}{% if i.is_security %} <span class="badge text-bg-dark" title="Security incident"><i class="bi bi-shield-lock" aria-hidden="true"></i><span class="visually-hidden">Security</span></span>{% endif %}</td>
+      <td>{% priority_badge i.priority %}</td>
+      <td>{{ i.short_description|truncatechars:90 }}{% if i.caller %}<div class="small text-body-secondary">{{ i.caller }}</div>{% endif %}</td>
+      <td>{% status_badge i %}{% if i.hold_reason %}<div class="small text-body-secondary">{{ i.get_hold_reason_display }}</div>{% endif %}</td>
+      <td class="text-nowrap small">{% if i.due_risk == "overdue" %}<span class="badge text-bg-danger" title="Resolution due {{ i.resolve_due_at }}">overdue {{ i.resolve_due_at|timesince }}</span>{% elif i.due_risk == "soon" %}<span class="badge text-bg-warning" title="Resolution due {{ i.resolve_due_at }}">in {{ i.resolve_due_at|timeuntil }}</span>{% elif i.due_risk == "ok" %}<time datetime="{{ i.resolve_due_at|date:'c' }}" title="{{ i.resolve_due_at }}">in {{ i.resolve_due_at|timeuntil }}</time>{% elif i.due_risk == "paused" %}<span class="text-body-secondary">paused</span>{% endif %}{% if i.breach_prediction %} <span class="badge text-bg-warning" title="{{ i.breach_prediction.why }}"><i class="bi bi-graph-down-arrow" aria-hidden="true"></i> likely to breach<span class="visually-hidden">: {{ i.breach_prediction.why }}</span></span>{% endif %}</td>
+      <td>{{ i.assignment_group.name|default:"" }}</td>
+      <td>{{ i.assignee|default:"" }}</td>
+      <td>{{ i.service.name|default:"" }}</td>
+      <td class="text-nowrap small"><time datetime="{{ i.created_at|date:'c' }}" title="{{ i.created_at }}">{{ i.created_at|timesince }} ago</time></td>
+      <td class="text-nowrap small"><time datetime="{{ i.updated_at|date:'c' }}" title="{{ i.updated_at }}">{{ i.updated_at|timesince }} ago</time></td>
+    </tr>
+  {% endfor %}
+"""
+
+
+def _markup(html: str) -> str:
+    return re.sub(r">\s+<", "><", html).strip()
+
+
+def test_queue_rows_drawn_in_python_match_the_template(client_as, agent, end_user):
+    import datetime
+    from types import SimpleNamespace
+
+    from django.template import Context, Template
+    from django.utils import timezone
+
+    group = SupportGroupFactory(name="Network & <Core>")
+    group.members.add(agent)
+    for index in range(6):
+        make_incident(
+            agent,
+            short_description=f"VPN drops <b>every</b> hour & reconnects {index} " + "x" * (index * 20),
+            caller=end_user if index % 2 else None,
+            assignment_group=group if index % 2 else None,
+            assignee=agent if index % 2 else None,
+        )
+    response = client_as(agent).get(reverse("incidents:queue") + "?tab=open")
+    rows = response.context["rows"]
+    assert len(rows) == 6
+    now = timezone.now()
+    variants = [
+        ("overdue", now - datetime.timedelta(hours=3)),
+        ("soon", now + datetime.timedelta(minutes=40)),
+        ("ok", now + datetime.timedelta(days=2)),
+        ("paused", now + datetime.timedelta(days=1)),
+        (None, None),
+        ("ok", now + datetime.timedelta(hours=5)),
+    ]
+    for row, (risk, due) in zip(rows, variants, strict=True):
+        row.due_risk, row.resolve_due_at = risk, due
+    rows[0].is_major = rows[1].is_security = True
+    rows[2].hold_reason = "awaiting_user"
+    rows[3].breach_prediction = SimpleNamespace(why='3 h left, "median" 5 h <for P2>')
+    context = Context({"rows": rows})
+    expected = Template(TEMPLATE_ROWS).render(context)
+    drawn = Template("{% load incident_queue %}{% queue_rows rows %}").render(context)
+    assert _markup(drawn) == _markup(expected)
+    assert "&lt;b&gt;every&lt;/b&gt;" in drawn and "likely to breach" in drawn
