@@ -33,10 +33,12 @@ Measured (every statement of the bench processes, gunicorn's included, capped at
   groups, unassigned, open; filters priority, group, status, text; deep pages reached by following
   the ``next`` links) and ``GET /api/v1/incidents/`` with the same filters and deep cursors;
   ``GET /api/v1/incidents/suggest/``; last, ``POST /api/v1/incidents/`` (``CREATES`` creates at
-  concurrency 8; created rows in the database = 201 answers).
+  concurrency 8, one a request) and ``POST /api/v1/incidents/batch/`` (``CREATES`` more, in batches
+  of ``BATCH_CREATE_SIZE``); created rows in the database = incidents answered 201.
 
 Environment: ``BENCH_INCIDENTS_SCALE`` (default 1.0; 0.02 for a quick check),
-``BENCH_INCIDENTS_RESEED=1``, ``BENCH_INCIDENTS_CONCURRENCIES`` (default ``1,8``).
+``BENCH_INCIDENTS_RESEED=1``, ``BENCH_INCIDENTS_CONCURRENCIES`` (default ``1,8``),
+``BENCH_INCIDENTS_BATCH_SIZE`` (default 50).
 """
 
 from __future__ import annotations
@@ -73,6 +75,8 @@ LIST_REQUESTS, LIST_SECONDS, WARMUP = 600, 15.0, 16
 CONCURRENCIES = tuple(int(n) for n in os.environ.get("BENCH_INCIDENTS_CONCURRENCIES", "1,8").split(","))
 DEEP_PAGES = 40
 CREATES, CREATE_SECONDS, CREATE_CONCURRENCY = 10_000, 120.0, 8
+# POST /api/v1/incidents/batch/: CREATES incidents in batches of BATCH_CREATE_SIZE.
+BATCH_CREATE_SIZE = int(os.environ.get("BENCH_INCIDENTS_BATCH_SIZE", "50"))
 SUGGEST_TEXTS, SUGGEST_REQUESTS, SUGGEST_SECONDS = 200, 400, 20.0
 QUEUE, API = "/incidents/", "/api/v1/incidents/"
 
@@ -909,41 +913,48 @@ def _unavailable(name: str, path: str, status: int, body: bytes) -> dict:
     }
 
 
-def _creates(port: int, token: dict[str, str], seeded: dict) -> dict:
-    """POST ``CREATES`` incidents at ``CREATE_CONCURRENCY`` (bounded by ``CREATE_SECONDS``)."""
+def _creates(port: int, token: dict[str, str], seeded: dict, batch: int = 1) -> dict:
+    """POST ``CREATES`` incidents at ``CREATE_CONCURRENCY`` (bounded by ``CREATE_SECONDS``): one a
+    request to ``incidents/``, or ``batch`` a request to ``incidents/batch/``."""
     rng = random.Random(SEED + 11)  # noqa: S311 - repeatable data, not a secret
     texts = _suggest_texts()
-    bodies = [
-        json.dumps(
-            {
-                "short_description": f"{rng.choice(texts)} (bench create {index})",
-                "description": "Logged by the incidents benchmark.",
-                "caller": rng.choice(seeded["callers"]),
-                "category": rng.choice(seeded["categories"]),
-                "service": rng.choice(seeded["services"]),
-                "impact": rng.choice([2, 3, 3, 4, 4]),
-                "urgency": rng.choice([2, 3, 3, 4]),
-            }
-        ).encode()
+    items = [
+        {
+            "short_description": f"{rng.choice(texts)} (bench create {index})",
+            "description": "Logged by the incidents benchmark.",
+            "caller": rng.choice(seeded["callers"]),
+            "category": rng.choice(seeded["categories"]),
+            "service": rng.choice(seeded["services"]),
+            "impact": rng.choice([2, 3, 3, 4, 4]),
+            "urgency": rng.choice([2, 3, 3, 4]),
+        }
         for index in range(CREATES)
     ]
+    if batch > 1:
+        path = f"{API}batch/"
+        bodies = [
+            json.dumps({"incidents": items[start : start + batch]}).encode()
+            for start in range(0, CREATES, batch)
+        ]
+    else:
+        path, bodies = API, [json.dumps(item).encode() for item in items]
     headers = {**token, "Content-Type": "application/json"}
     lock, issued, statuses, latencies = threading.Lock(), [0], {}, []
     start = time.perf_counter()
 
     def loop() -> None:
-        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
         mine = []
         try:
             while True:
                 with lock:
-                    if issued[0] >= CREATES or time.perf_counter() > start + CREATE_SECONDS:
+                    if issued[0] >= len(bodies) or time.perf_counter() > start + CREATE_SECONDS:
                         break
                     index = issued[0]
                     issued[0] += 1
                 began = time.perf_counter()
                 try:
-                    connection.request("POST", API, body=bodies[index], headers=headers)
+                    connection.request("POST", path, body=bodies[index], headers=headers)
                     response = connection.getresponse()
                     response.read()
                     status = str(response.status)
@@ -965,13 +976,14 @@ def _creates(port: int, token: dict[str, str], seeded: dict) -> dict:
         thread.join()
     duration = time.perf_counter() - start
     latencies.sort()
-    created = statuses.get("201", 0)
+    created = statuses.get("201", 0) * batch
     return {
-        "name": "api_create",
-        "path": f"POST {API}",
+        "name": "api_create" if batch == 1 else "api_create_batch",
+        "path": f"POST {path}",
+        "batch_size": batch,
         "concurrency": CREATE_CONCURRENCY,
         "requests": len(latencies),
-        "errors": len(latencies) - created,
+        "errors": len(latencies) - statuses.get("201", 0),
         "duration_s": round(duration, 3),
         "rate_per_s": round(created / duration, 1) if duration else 0.0,
         "mean_ms": round(sum(latencies) / len(latencies) * 1000, 3) if latencies else 0.0,
@@ -1040,13 +1052,17 @@ def run(port: int, seeded: dict) -> list[dict]:
         results.append(_unavailable("api_suggest", f"{API}suggest/", status, body))
     status, body = probe(port, f"{API}?page_size=1", token, timeout=60)
     if status == 200:
-        before = _created_in_database(seeded["agent_id"])
-        print(f"  api_create: {CREATES} creates at concurrency {CREATE_CONCURRENCY} ...", flush=True)
-        figures = _creates(port, token, seeded)
-        created = _created_in_database(seeded["agent_id"]) - before
-        figures["created_in_database"] = created
-        figures["exact_count_ok"] = created == figures["created_201"]
-        results.append(figures)
+        for batch in (1, BATCH_CREATE_SIZE):
+            before = _created_in_database(seeded["agent_id"])
+            print(
+                f"  api_create: {CREATES} creates at concurrency {CREATE_CONCURRENCY}, {batch} a request ...",
+                flush=True,
+            )
+            figures = _creates(port, token, seeded, batch)
+            created = _created_in_database(seeded["agent_id"]) - before
+            figures["created_in_database"] = created
+            figures["exact_count_ok"] = created == figures["created_201"]
+            results.append(figures)
     else:
         results.append(_unavailable("api_create", f"POST {API}", status, body))
     return results

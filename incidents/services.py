@@ -9,6 +9,7 @@ records history (``itsm.services``), the timeline, status periods and assignment
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -321,6 +322,53 @@ def incident_create(
 ) -> Incident:
     """Log an incident: classify, prioritise from the matrix, route when no group is given, store the
     intake answers, and open its first status period."""
+    return _create(
+        actor=actor, fields=fields, cis=cis, watchers=watchers, answers=answers, is_security=is_security
+    )
+
+
+@dataclass
+class NewIncident:
+    """One incident of a batch: what ``incident_create`` takes."""
+
+    fields: dict[str, Any]
+    cis: list = dataclasses.field(default_factory=list)
+    watchers: list = dataclasses.field(default_factory=list)
+    answers: dict | None = None
+    is_security: bool = False
+
+
+@transaction.atomic
+def incident_create_batch(*, actor, items: list[NewIncident]) -> list[Incident]:
+    """Log several incidents in one transaction (an import, a gateway's backlog): each exactly as
+    ``incident_create`` logs one, with one commit for all. All or none: when one is refused nothing
+    is stored, and the error names it (``incidents[<index>].<field>``)."""
+    created = []
+    for index, item in enumerate(items):
+        try:
+            created.append(
+                _create(
+                    actor=actor,
+                    fields=item.fields,
+                    cis=item.cis,
+                    watchers=item.watchers,
+                    answers=item.answers,
+                    is_security=item.is_security,
+                )
+            )
+        except ValidationError as error:
+            messages = error.message_dict if hasattr(error, "error_dict") else {"__all__": error.messages}
+            raise ValidationError(
+                {
+                    f"incidents[{index}]" + ("" if key == "__all__" else f".{key}"): value
+                    for key, value in messages.items()
+                }
+            ) from error
+    return created
+
+
+def _create(*, actor, fields, cis, watchers, answers, is_security) -> Incident:
+    """``incident_create`` inside the caller's transaction (a batch has one for all its incidents)."""
     now = timezone.now()
     fields = dict(fields)
     cis = list(cis)

@@ -206,6 +206,8 @@ CELERY_BEAT_SCHEDULE = {
 
 # Days a resolved incident waits for its caller to confirm before it closes on its own [INC-10].
 INCIDENT_AUTO_CLOSE_DAYS = int(os.environ.get("INCIDENT_AUTO_CLOSE_DAYS", "5"))
+# The most incidents POST /api/v1/incidents/batch/ logs in one request (one transaction).
+INCIDENT_BATCH_MAX = int(os.environ.get("INCIDENT_BATCH_MAX", "100"))
 
 # --------------------------------------------------------------------------- REST API
 

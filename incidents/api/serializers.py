@@ -271,6 +271,45 @@ class IncidentSerializer(serializers.ModelSerializer):
 # ----------------------------------------------------------------------------- create, edit
 
 
+class RelatedById(serializers.PrimaryKeyRelatedField):
+    """A relation by id. In a batch the rows every item names are read beforehand, one query a
+    model (``context["related"]``: {(model, pk): row}, see ``prefetch_related_ids``); otherwise, or
+    for an id not found there, one query as usual (which also words the error)."""
+
+    def to_internal_value(self, data):
+        known = self.context.get("related")
+        if known and isinstance(data, int | str) and not isinstance(data, bool):
+            try:
+                row = known.get((self.get_queryset().model, int(data)))
+            except ValueError:
+                row = None
+            if row is not None:
+                return row
+        return super().to_internal_value(data)
+
+
+def prefetch_related_ids(serializer_class, items: list) -> dict:
+    """The rows named by id in ``items`` (request dicts) through ``serializer_class``'s
+    ``RelatedById`` fields, one query per model: the ``related`` context of a batch."""
+    wanted: dict = {}
+    fields = serializer_class().fields
+    for name, declared in fields.items():
+        child = getattr(declared, "child_relation", declared)
+        if not isinstance(child, RelatedById):
+            continue
+        model = child.get_queryset().model
+        for item in items:
+            value = item.get(name) if isinstance(item, dict) else None
+            for pk in value if isinstance(value, list) else [value]:
+                if isinstance(pk, int) and not isinstance(pk, bool):
+                    wanted.setdefault(model, set()).add(pk)
+    return {
+        (model, row.pk): row
+        for model, ids in wanted.items()
+        for row in model._default_manager.filter(pk__in=ids)
+    }
+
+
 class IncidentWriteSerializer(StrictFieldsMixin, serializers.ModelSerializer):
     """The fields an agent sets directly; relations by id. The service checks the classification
     (category vs subcategory, service is a service) and names the field it refuses."""
@@ -280,26 +319,26 @@ class IncidentWriteSerializer(StrictFieldsMixin, serializers.ModelSerializer):
         "security/, parent/, ...) or is computed."
     )
 
-    caller = serializers.PrimaryKeyRelatedField(queryset=User.objects.all(), required=False, allow_null=True)
-    category = serializers.PrimaryKeyRelatedField(
+    caller = RelatedById(queryset=User.objects.all(), required=False, allow_null=True)
+    category = RelatedById(
         queryset=Category.objects.all(), required=False, allow_null=True, help_text="A top-level category."
     )
-    subcategory = serializers.PrimaryKeyRelatedField(
+    subcategory = RelatedById(
         queryset=Category.objects.all(),
         required=False,
         allow_null=True,
         help_text="A subcategory of the category.",
     )
-    service = serializers.PrimaryKeyRelatedField(
+    service = RelatedById(
         queryset=ConfigurationItem.objects.all(),
         required=False,
         allow_null=True,
         help_text="The affected service (a CI whose class is a service).",
     )
-    cis = serializers.PrimaryKeyRelatedField(
+    cis = RelatedById(
         many=True, queryset=ConfigurationItem.objects.all(), required=False, help_text="Affected CI ids."
     )
-    watchers = serializers.PrimaryKeyRelatedField(
+    watchers = RelatedById(
         many=True, queryset=User.objects.all(), required=False, help_text="User ids kept informed."
     )
     impact = level_field(IMPACT_HELP, required=False)
@@ -328,13 +367,13 @@ class IncidentWriteSerializer(StrictFieldsMixin, serializers.ModelSerializer):
 
 
 class IncidentCreateSerializer(IncidentWriteSerializer):
-    assignment_group = serializers.PrimaryKeyRelatedField(
+    assignment_group = RelatedById(
         queryset=SupportGroup.objects.all(),
         required=False,
         allow_null=True,
         help_text="Leave empty to let the routing rules choose.",
     )
-    assignee = serializers.PrimaryKeyRelatedField(
+    assignee = RelatedById(
         queryset=User.objects.all(), required=False, allow_null=True, help_text="A member of the group."
     )
     answers = serializers.DictField(
@@ -805,3 +844,25 @@ class SavedViewSerializer(serializers.ModelSerializer):
         fields = ["id", "name", "query", "created_at"]
         read_only_fields = ["created_at"]
         validators = []  # the service refuses a second view of the same name, naming the field
+
+
+class IncidentBatchSerializer(serializers.Serializer):
+    """The shape of a batch (documentation; the view validates each item with the create request)."""
+
+    incidents = IncidentCreateSerializer(
+        many=True, help_text="The incidents to log, as POST incidents/ takes one."
+    )
+
+
+class CreatedIncidentSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    number = serializers.CharField()
+    url = serializers.CharField(help_text="The incident's API address.")
+    priority = serializers.IntegerField()
+    assignment_group = serializers.IntegerField(allow_null=True)
+    version = serializers.IntegerField()
+
+
+class IncidentBatchResultSerializer(serializers.Serializer):
+    count = serializers.IntegerField()
+    incidents = CreatedIncidentSerializer(many=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Prefetch
@@ -51,6 +52,14 @@ CONFLICT = OpenApiResponse(
     description='Illegal transition ({"detail", "code": "transition_not_allowed", "current", "requested", '
     '"allowed"}), stale version ({"code": "stale_version", "current_version"}) or another conflict.',
 )
+
+
+class PayloadTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_code = "payload_too_large"
+    default_detail = "The request is too large."
+
+
 ACTION_RESPONSES = {200: serializers.IncidentSerializer, 400: ERROR, 404: ERROR, 409: CONFLICT}
 REFERENCE_WRITERS = (roles.ADMIN,)
 
@@ -164,6 +173,65 @@ class IncidentViewSet(RecordViewSet):
         )
         _known_relations(incident, cis=cis, watchers=watchers, swarm=[])
         return self._respond(incident, status.HTTP_201_CREATED, reread=False)
+
+    @extend_schema(
+        request=serializers.IncidentBatchSerializer,
+        responses={
+            201: serializers.IncidentBatchResultSerializer,
+            400: ERROR,
+            403: ERROR,
+            413: OpenApiResponse(OpenApiTypes.OBJECT, description="More than INCIDENT_BATCH_MAX incidents."),
+        },
+    )
+    @action(detail=False, methods=["post"], url_path="batch", filter_backends=[], pagination_class=None)
+    def batch(self, request):
+        """Log up to ``INCIDENT_BATCH_MAX`` incidents in one request (an import, a mail gateway's
+        backlog), ``{"incidents": [...]}`` with each item as ``POST incidents/`` takes one. All or
+        none: a refused item stores nothing and the errors name it (``incidents[2].caller``). Staff
+        only. The answer lists each incident's id, number and address, in the order sent."""
+        if not roles.is_staff_role(request.user):
+            raise exceptions.PermissionDenied("Only service desk staff log incidents in batches.")
+        items = request.data.get("incidents") if isinstance(request.data, dict) else None
+        if not isinstance(items, list) or not items or not all(isinstance(item, dict) for item in items):
+            raise exceptions.ValidationError(
+                {"incidents": ["Send a list of incidents (objects), at least one."]}
+            )
+        limit = settings.INCIDENT_BATCH_MAX
+        if len(items) > limit:
+            raise PayloadTooLarge(f"{len(items)} incidents in one request; at most {limit} are taken.")
+        context = {
+            **self.get_serializer_context(),
+            "related": serializers.prefetch_related_ids(serializers.IncidentCreateSerializer, items),
+        }
+        batch, errors = [], {}
+        for index, item in enumerate(items):
+            payload = serializers.IncidentCreateSerializer(data=item, context=context)
+            if not payload.is_valid():
+                errors.update({f"incidents[{index}].{key}": value for key, value in payload.errors.items()})
+                continue
+            fields = dict(payload.validated_data)
+            cis, watchers = fields.pop("cis", []), fields.pop("watchers", [])
+            answers, is_security = fields.pop("answers", None), fields.pop("is_security", False)
+            fields.setdefault("channel", Channel.API)
+            batch.append(services.NewIncident(fields, cis, watchers, answers, is_security))
+        if errors:
+            raise exceptions.ValidationError(errors)
+        created = services.incident_create_batch(actor=request.user, items=batch)
+        data = {
+            "count": len(created),
+            "incidents": [
+                {
+                    "id": incident.pk,
+                    "number": incident.number,
+                    "url": request.build_absolute_uri(f"{request.path.rsplit('batch/', 1)[0]}{incident.pk}/"),
+                    "priority": incident.priority,
+                    "assignment_group": incident.assignment_group_id,
+                    "version": incident.version,
+                }
+                for incident in created
+            ],
+        }
+        return Response(data, status=status.HTTP_201_CREATED)
 
     def _update(self, request, partial: bool) -> Response:
         incident = self.get_object()

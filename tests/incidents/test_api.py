@@ -323,6 +323,110 @@ def test_create_refuses_a_subcategory_as_category_and_a_non_service(api_as, agen
     assert {"category", "service"} <= set(response.data["errors"])
 
 
+# -- batch create ---------------------------------------------------------------------------------
+
+BATCH = f"{API}batch/"
+
+
+def test_batch_logs_each_incident_as_a_single_create_would(api_as, agent, desk):
+    network = CategoryFactory(name="Network")
+    team = SupportGroupFactory(name="Network team")
+    RoutingRuleFactory(category=network, assignment_group=team)
+    caller, watcher = UserFactory(roles=[roles.END_USER]), UserFactory(roles=[roles.END_USER])
+    items = [
+        {"short_description": "Switch down on floor 3", "category": network.pk, "impact": 2, "urgency": 1},
+        {"short_description": "Printer jams", "caller": caller.pk, "watchers": [watcher.pk, caller.pk]},
+        {
+            "short_description": "Mail slow",
+            "assignment_group": desk.pk,
+            "assignee": agent.pk,
+            "channel": "email",
+        },
+    ]
+    response = api_as(agent).post(BATCH, {"incidents": items}, format="json")
+    assert response.status_code == 201, response.data
+    made = response.data["incidents"]
+    assert response.data["count"] == 3 and [row["number"][:3] for row in made] == ["INC"] * 3
+    first, second, third = (Incident.objects.get(pk=row["id"]) for row in made)
+    assert made[0]["url"].endswith(f"/api/v1/incidents/{first.pk}/")
+    assert (first.priority, first.assignment_group, first.hops.get().kind) == (2, team, "routed")
+    assert first.channel == "api" and first.created_by == agent
+    assert second.contact_name == caller.get_full_name() and set(second.watchers.all()) == {watcher, caller}
+    assert (third.assignee, third.channel, third.responded_at is not None) == (agent, "email", True)
+    for incident in (first, second, third):
+        assert TimelineEntry.objects.filter(object_id=incident.pk, body__startswith="Logged via").count() == 1
+    # The same detail as any incident.
+    detail = api_as(agent).get(url(first)).data
+    assert detail["number"] == made[0]["number"] and detail["assignment_group"] == team.pk
+
+
+def test_batch_is_all_or_none_and_names_the_refused_item(api_as, agent):
+    hardware = CategoryFactory(name="Hardware")
+    laptop = CategoryFactory(name="Laptop", parent=hardware)
+    before = Incident.objects.count()
+    good = {"short_description": "Fine"}
+    # Refused by the request's shape: every bad item is named.
+    response = api_as(agent).post(
+        BATCH,
+        {"incidents": [good, {"short_description": "x", "caller": 999999}, good, {"impact": 9}]},
+        format="json",
+    )
+    assert response.status_code == 400
+    assert set(response.data["errors"]) == {
+        "incidents[1].caller",
+        "incidents[3].short_description",
+        "incidents[3].impact",
+    }
+    # Refused by the service after two were written: none is kept.
+    response = api_as(agent).post(
+        BATCH, {"incidents": [good, good, {"short_description": "x", "category": laptop.pk}]}, format="json"
+    )
+    assert response.status_code == 400 and "incidents[2].category" in response.data["errors"]
+    assert Incident.objects.count() == before
+
+
+@pytest.mark.parametrize(
+    "body",
+    [{}, {"incidents": []}, {"incidents": "many"}, {"incidents": [1, 2]}, [{"short_description": "x"}]],
+)
+def test_batch_shape_errors_are_400(api_as, agent, body):
+    response = api_as(agent).post(BATCH, body, format="json")
+    assert response.status_code == 400 and "incidents" in response.data["errors"]
+
+
+def test_batch_limit_is_413_and_end_users_are_refused(api_as, agent, end_user, settings):
+    settings.INCIDENT_BATCH_MAX = 2
+    items = [{"short_description": f"Item {index}"} for index in range(3)]
+    response = api_as(agent).post(BATCH, {"incidents": items}, format="json")
+    assert response.status_code == 413 and "at most 2" in response.data["detail"]
+    response = api_as(end_user).post(BATCH, {"incidents": items[:1]}, format="json")
+    assert response.status_code == 403
+    assert Incident.objects.count() == 0
+
+
+def test_batch_reads_the_named_rows_once_not_per_item(api_as, agent, desk):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    category = CategoryFactory(name="Access")
+    callers = [UserFactory(roles=[roles.END_USER]) for _ in range(6)]
+    client = api_as(agent)
+
+    def queries_for(count: int) -> int:
+        items = [
+            {"short_description": f"Locked out {index}", "caller": callers[index].pk, "category": category.pk}
+            for index in range(count)
+        ]
+        with CaptureQueriesContext(connection) as captured:
+            assert client.post(BATCH, {"incidents": items}, format="json").status_code == 201
+        return len(captured)
+
+    single_create = queries_for(1)
+    per_item = (queries_for(6) - queries_for(2)) / 4
+    # An item costs its writes only: the caller and the category were read once for the batch.
+    assert per_item <= single_create - 4, (per_item, single_create)
+
+
 def test_create_with_assignee_outside_the_group_is_400(api_as, agent, desk):
     other = UserFactory(roles=[roles.AGENT])
     response = api_as(agent).post(
