@@ -14,4 +14,5 @@ BENCHMARKS = {
     "sla": "bench.sla",  # its own database, itsm_bench_sla, and its own Redis
     "events": "bench.events",  # its own database, itsm_bench_events, and its own Redis
     "knowledge": "bench.knowledge",
+    "dashboards": "bench.dashboards",  # its own database, itsm_bench_dashboards
 }

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime
 
 import django_filters
+from django.contrib.contenttypes.models import ContentType
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
@@ -17,11 +18,13 @@ from drf_spectacular.utils import extend_schema_field
 from configuration import queries as cmdb
 from configuration.filters import CIFilterForm
 from configuration.models import CIClass, ConfigurationItem
-from incidents.choices import OPEN_STATUSES, Channel, Priority, Status
-from incidents.models import Category, Incident
+from incidents.choices import DONE_STATUSES, OPEN_STATUSES, Channel, Priority, Status
+from incidents.models import Category, Incident, SatisfactionResponse
 from itsm import roles
 from itsm.filters import RecordFilterSet
 from people.models import SupportGroup, User
+from servicelevels import queries as sla
+from servicelevels.models import Clock
 
 AGE_BUCKETS = {
     "1d": ("Older than a day", datetime.timedelta(days=1)),
@@ -29,6 +32,19 @@ AGE_BUCKETS = {
     "7d": ("Older than a week", datetime.timedelta(days=7)),
     "30d": ("Older than 30 days", datetime.timedelta(days=30)),
 }
+
+
+SLA_CHOICES = [
+    (f"{target}_{outcome}", f"{target_label}: {outcome_label}")
+    for target, target_label in (("response", "Response"), ("resolution", "Resolution"))
+    for outcome, outcome_label in (
+        ("met", "met"),
+        ("breached", "breached"),
+        ("running", "running"),
+        ("at_risk", "due within 24 h"),
+        ("finished", "stopped"),
+    )
+]
 
 
 class IncidentFilterForm(CIFilterForm):
@@ -75,6 +91,30 @@ class IncidentFilterSet(RecordFilterSet):
     )
     created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
     created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    # Reporting filters: the managers' dashboards link each number to the list that produces it.
+    resolved_after = django_filters.IsoDateTimeFilter(field_name="resolved_at", lookup_expr="gte")
+    resolved_before = django_filters.IsoDateTimeFilter(field_name="resolved_at", lookup_expr="lt")
+    responded = django_filters.BooleanFilter(
+        field_name="responded_at", lookup_expr="isnull", exclude=True, label="Responded"
+    )
+    open_at = django_filters.IsoDateTimeFilter(
+        method="filter_open_at",
+        label="Open at",
+        help_text="Logged before and not resolved, closed or cancelled by then",
+    )
+    organisation = django_filters.NumberFilter(
+        field_name="caller__organisation", label="Caller's organisation"
+    )
+    sla = django_filters.ChoiceFilter(choices=SLA_CHOICES, method="filter_sla", label="SLA")
+    reopened = django_filters.BooleanFilter(method="filter_reopened", label="Reopened")
+    first_contact = django_filters.BooleanFilter(field_name="first_contact_resolution", label="First contact")
+    reassignments = django_filters.NumberFilter(field_name="reassignment_count", label="Reassignments")
+    reassignments_min = django_filters.NumberFilter(
+        field_name="reassignment_count", lookup_expr="gte", label="Reassignments at least"
+    )
+    rating = django_filters.ChoiceFilter(
+        choices=[(str(n), str(n)) for n in range(1, 6)], method="filter_rating", label="Satisfaction rating"
+    )
     ci_class = django_filters.ModelChoiceFilter(
         queryset=CIClass.objects.all(), method="filter_ci_class", label="Affected CI class"
     )
@@ -105,6 +145,33 @@ class IncidentFilterSet(RecordFilterSet):
         if value not in AGE_BUCKETS:
             return queryset
         return queryset.filter(created_at__lt=timezone.now() - AGE_BUCKETS[value][1])
+
+    def filter_open_at(self, queryset, name, value):
+        if value is None:
+            return queryset
+        done = Q(status__in=DONE_STATUSES) & Q(
+            Q(resolved_at__lt=value) | Q(resolved_at__isnull=True, closed_at__lt=value)
+        )
+        return queryset.filter(created_at__lt=value).exclude(done)
+
+    def filter_sla(self, queryset, name, value):
+        target, _, outcome = value.partition("_")
+        clocks = Clock.objects.filter(
+            sla.outcome_q(outcome, timezone.now()),
+            content_type=ContentType.objects.get_for_model(Incident),
+            object_id=OuterRef("pk"),
+            target=target,
+        )
+        return queryset.filter(Exists(clocks))
+
+    def filter_reopened(self, queryset, name, value):
+        if value is None:
+            return queryset
+        return queryset.filter(reopen_count__gt=0) if value else queryset.filter(reopen_count=0)
+
+    def filter_rating(self, queryset, name, value):
+        answers = SatisfactionResponse.objects.filter(incident_id=OuterRef("pk"), rating=int(value))
+        return queryset.filter(Exists(answers))
 
     def _affected(self, cis) -> Q:
         through = Incident.cis.through.objects.filter(incident_id=OuterRef("pk"), configurationitem__in=cis)

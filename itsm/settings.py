@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "events",
     "problems",
     "knowledge",
+    "dashboards",
 ]
 
 MIDDLEWARE = [
@@ -198,6 +199,10 @@ CELERY_BEAT_SCHEDULE = {
     "problems-reassessments-due": {"task": "problems.tasks.reassessments_due", "schedule": 3600.0},
     "problems-detect-recurring": {"task": "problems.tasks.detect_recurring", "schedule": 3600.0},
     "knowledge-reviews-due": {"task": "knowledge.tasks.reviews_due", "schedule": 3600.0},
+    "dashboards-refresh-facts": {
+        "task": "dashboards.tasks.refresh_facts",
+        "schedule": float(os.environ.get("DASHBOARDS_REFRESH_SECONDS", "60")),
+    },
     "events-run-checks": {
         "task": "events.tasks.run_checks",
         "schedule": float(os.environ.get("EVENTS_CHECK_TICK_SECONDS", "10")),

@@ -6,7 +6,7 @@ import datetime
 from dataclasses import dataclass
 
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import Aggregate, Count, FloatField, QuerySet
+from django.db.models import Aggregate, Count, F, FloatField, Q, QuerySet
 from django.utils import timezone
 
 from servicelevels import calendars
@@ -185,3 +185,40 @@ def records_for(clocks: list[Clock], user) -> dict[tuple[int, int], object]:
         for record in model._default_manager.visible_to(user).filter(pk__in=ids):
             found[(type_id, record.pk)] = record
     return found
+
+
+# -- outcomes for reporting ----------------------------------------------------------------------
+
+OUTCOMES = ("met", "breached", "running", "at_risk", "finished")
+AT_RISK_WINDOW = datetime.timedelta(hours=24)
+
+
+def breached_q(now: datetime.datetime) -> Q:
+    """A clock that missed its target, as seen at ``now``: a breach recorded by the sweep, a clock met
+    after its target (met before the sweep saw the deadline pass), a running clock past its deadline,
+    or a paused one whose business time is used up. The dashboards count the same thing."""
+    return (
+        Q(breached_at__isnull=False)
+        | Q(state=ClockState.MET, elapsed_seconds__gt=F("target_seconds"))
+        | Q(state=ClockState.RUNNING, deadline__lt=now)
+        | Q(state=ClockState.PAUSED, elapsed_seconds__gte=F("target_seconds"))
+    )
+
+
+def outcome_q(outcome: str, now: datetime.datetime) -> Q:
+    """Clocks (never cancelled ones) by outcome: ``met`` (stopped within target), ``breached``,
+    ``running`` (live, not breached), ``at_risk`` (running, not breached, due within 24 hours),
+    ``finished`` (stopped: met or breached)."""
+    live = Q(state__in=[ClockState.RUNNING, ClockState.PAUSED])
+    breached = breached_q(now)
+    if outcome == "met":
+        return Q(state=ClockState.MET) & ~breached
+    if outcome == "breached":
+        return ~Q(state=ClockState.CANCELLED) & breached
+    if outcome == "running":
+        return live & ~breached
+    if outcome == "at_risk":
+        return Q(state=ClockState.RUNNING, deadline__gte=now, deadline__lt=now + AT_RISK_WINDOW) & ~breached
+    if outcome == "finished":
+        return Q(state=ClockState.MET)
+    raise ValueError(f"unknown outcome {outcome!r}")

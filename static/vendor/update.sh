@@ -2,7 +2,7 @@
 # Refresh the vendored front-end libraries from the npm registry.
 #
 # Usage: static/vendor/update.sh            (the pinned versions below)
-#        BOOTSTRAP=5 HTMX=2 ICONS=1 CYTOSCAPE=3 static/vendor/update.sh   (newest matching)
+#        BOOTSTRAP=5 HTMX=2 ICONS=1 CYTOSCAPE=3 CHARTJS=4 static/vendor/update.sh   (newest matching)
 # Only the dist files the templates use are copied, each library with its
 # LICENSE. Afterwards update the versions in static/vendor/README.md.
 set -euo pipefail
@@ -11,13 +11,14 @@ BOOTSTRAP="${BOOTSTRAP:-5.3.9}"
 HTMX="${HTMX:-2.0.11}"
 ICONS="${ICONS:-1.13.2}"
 CYTOSCAPE="${CYTOSCAPE:-3.35.0}"
+CHARTJS="${CHARTJS:-4.6.1}"
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 
 cd "$work"
-npm pack --silent "bootstrap@${BOOTSTRAP}" "htmx.org@${HTMX}" "bootstrap-icons@${ICONS}" "cytoscape@${CYTOSCAPE}" >packed.txt
+npm pack --silent "bootstrap@${BOOTSTRAP}" "htmx.org@${HTMX}" "bootstrap-icons@${ICONS}" "cytoscape@${CYTOSCAPE}" "chart.js@${CHARTJS}" >packed.txt
 for tarball in $(cat packed.txt); do
     name="${tarball%.tgz}"
     mkdir -p "$name"
@@ -27,6 +28,7 @@ bs="$work/$(grep '^bootstrap-[0-9]' packed.txt | sed 's/\.tgz$//')/package"
 hx="$work/$(grep '^htmx\.org-' packed.txt | sed 's/\.tgz$//')/package"
 bi="$work/$(grep '^bootstrap-icons-' packed.txt | sed 's/\.tgz$//')/package"
 cy="$work/$(grep '^cytoscape-' packed.txt | sed 's/\.tgz$//')/package"
+ch="$work/$(grep '^chart\.js-' packed.txt | sed 's/\.tgz$//')/package"
 
 # Bootstrap: CSS and the JS bundle (includes Popper), with their source maps
 # (the .min files reference them, and ManifestStaticFilesStorage requires
@@ -56,6 +58,12 @@ mkdir -p "$here/cytoscape"
 cp "$cy/LICENSE" "$here/cytoscape/LICENSE"
 cp "$cy/dist/cytoscape.min.js" "$here/cytoscape/"
 
-for pkg in "$bs" "$hx" "$bi" "$cy"; do
+# Chart.js: the minified UMD build (defines window.Chart) and the source map it names
+rm -rf "$here/chartjs"
+mkdir -p "$here/chartjs"
+cp "$ch/LICENSE.md" "$here/chartjs/LICENSE.md"
+cp "$ch/dist/chart.umd.min.js" "$ch/dist/chart.umd.min.js.map" "$here/chartjs/"
+
+for pkg in "$bs" "$hx" "$bi" "$cy" "$ch"; do
     node -e 'const p=require(process.argv[1]); console.log(`${p.name} ${p.version} (${p.license})`)' "$pkg/package.json"
 done

@@ -1,0 +1,1304 @@
+"""The dashboards' aggregates, computed in PostgreSQL over the summary table ``IncidentFact``
+(GROUP BY, date_trunc, FILTER, window functions) and over the small tables of the other practices.
+
+Each function takes the user and a ``Scope`` and returns ``Table``s whose cells carry the link to
+the incident list that produces the number (the queue's FilterSet, ``incidents/filters.py``).
+docs/dashboards.md says what each number means exactly.
+"""
+
+from __future__ import annotations
+
+import datetime
+
+from django.db.models import Avg, Count, F, Func, IntegerField, Q, Sum
+from django.db.models.functions import Extract, TruncDay, TruncMonth, TruncWeek
+from django.urls import reverse
+from django.utils import timezone
+
+from configuration.models import ConfigurationItem
+from dashboards.filters import Scope
+from dashboards.models import OPEN, RefreshState
+from dashboards.tables import Cell, Column, Table, incident_list
+from incidents.choices import Priority
+from incidents.models import Category, Incident, SatisfactionResponse
+from people.models import SupportGroup, User
+from servicelevels import queries as sla
+from servicelevels.models import Clock, ClockState
+from servicelevels.queries import Median
+
+HOUR = 3600.0
+TARGETS = (("response", "Response"), ("resolution", "Resolution"))
+PRIORITY_LABELS = dict(Priority.choices)
+
+
+class TotalOver(Func):
+    """``SUM(COUNT(*)) OVER ()``: the total of a grouped count beside each group, in the same query."""
+
+    template = "SUM(COUNT(*)) OVER ()"
+    output_field = IntegerField()
+    contains_aggregate = True
+    contains_over_clause = True
+
+    def __init__(self):
+        super().__init__()
+
+
+def _pct(part: int, whole: int) -> float | None:
+    return round(100.0 * part / whole, 1) if whole else None
+
+
+def _hours(seconds) -> float | None:
+    return None if seconds is None else round(seconds / HOUR, 1)
+
+
+def freshness() -> dict:
+    """When the summary table was last brought up to date (shown on every page)."""
+    state = RefreshState.objects.filter(pk=1).first()
+    refreshed = state.refreshed_at if state else None
+    return {
+        "refreshed_at": refreshed,
+        "age_seconds": (timezone.now() - refreshed).total_seconds() if refreshed else None,
+        "rows_last_run": state.rows_last_run if state else 0,
+    }
+
+
+def _bucket(scope: Scope) -> tuple[str, type, datetime.timedelta | None]:
+    """Days up to two months, weeks up to a year and a bit, then months."""
+    if scope.days <= 62:
+        return "day", TruncDay, datetime.timedelta(days=1)
+    if scope.days <= 400:
+        return "week", TruncWeek, datetime.timedelta(days=7)
+    return "month", TruncMonth, None
+
+
+def _bucket_end(start: datetime.datetime, step: datetime.timedelta | None) -> datetime.datetime:
+    tz = timezone.get_current_timezone()
+    if step is not None:
+        local = start.astimezone(tz).replace(tzinfo=None) + step
+        return local.replace(tzinfo=tz)
+    local = start.astimezone(tz)
+    year, month = (local.year + 1, 1) if local.month == 12 else (local.year, local.month + 1)
+    return datetime.datetime(year, month, 1, tzinfo=tz)
+
+
+def _clamp(scope: Scope, start, end) -> tuple[datetime.datetime, datetime.datetime]:
+    return max(start, scope.start), min(end, scope.end)
+
+
+def _sla_counts(prefix: str) -> dict:
+    return {
+        f"{prefix}_met": Count("pk", filter=Q(**{f"{prefix}_state": "met"})),
+        f"{prefix}_breached": Count("pk", filter=Q(**{f"{prefix}_state": "breached"})),
+    }
+
+
+# -- SLA -------------------------------------------------------------------------------------------
+
+
+def sla_attainment(user, scope: Scope, now=None) -> Table:
+    now = now or timezone.now()
+    rows = scope.created(user)
+    counts = rows.aggregate(
+        **_sla_counts("response"),
+        **_sla_counts("resolution"),
+        response_running=Count("pk", filter=Q(response_state="running")),
+        resolution_running=Count("pk", filter=Q(resolution_state="running")),
+        response_at_risk=Count(
+            "pk",
+            filter=Q(
+                response_state="running", response_due__gte=now, response_due__lt=now + sla.AT_RISK_WINDOW
+            ),
+        ),
+        resolution_at_risk=Count(
+            "pk",
+            filter=Q(
+                resolution_state="running",
+                resolution_due__gte=now,
+                resolution_due__lt=now + sla.AT_RISK_WINDOW,
+            ),
+        ),
+    )
+    table = Table(
+        "sla_attainment",
+        "SLA attainment",
+        [
+            Column("target", "Target", "text"),
+            Column("met", "Met"),
+            Column("breached", "Breached"),
+            Column("running", "Running"),
+            Column("at_risk", "Due within 24 h"),
+            Column("attainment", "Attainment %", "percent"),
+        ],
+        chart={"type": "bar", "label": "target", "series": ["met", "breached", "running"], "stacked": True},
+        note="Incidents logged in the period, by the outcome of their SLA clock; attainment = met / (met + breached).",
+    )
+    base = scope.created_params()
+    for target, label in TARGETS:
+        met, breached = counts[f"{target}_met"], counts[f"{target}_breached"]
+        table.add(
+            label,
+            Cell(met, incident_list({**base, "sla": f"{target}_met"})),
+            Cell(breached, incident_list({**base, "sla": f"{target}_breached"})),
+            Cell(counts[f"{target}_running"], incident_list({**base, "sla": f"{target}_running"})),
+            Cell(counts[f"{target}_at_risk"], incident_list({**base, "sla": f"{target}_at_risk"})),
+            _pct(met, met + breached),
+        )
+    return table
+
+
+def _sla_columns(first: Column) -> list[Column]:
+    return [
+        first,
+        Column("response_met", "Response met"),
+        Column("response_breached", "Response breached"),
+        Column("response_attainment", "Response %", "percent"),
+        Column("resolution_met", "Resolution met"),
+        Column("resolution_breached", "Resolution breached"),
+        Column("resolution_attainment", "Resolution %", "percent"),
+    ]
+
+
+def _sla_row(table: Table, label, row: dict, params: dict | None) -> None:
+    cells = [label]
+    for target, _ in TARGETS:
+        met, breached = row[f"{target}_met"], row[f"{target}_breached"]
+        cells += [
+            Cell(met, incident_list({**params, "sla": f"{target}_met"}) if params is not None else None),
+            Cell(
+                breached,
+                incident_list({**params, "sla": f"{target}_breached"}) if params is not None else None,
+            ),
+            _pct(met, met + breached),
+        ]
+    table.add(*cells)
+
+
+def sla_by(user, scope: Scope, dimension: str) -> Table:
+    """SLA attainment per priority, group or service (incidents logged in the period)."""
+    field = {"priority": "priority", "group": "group_id", "service": "service_id"}[dimension]
+    rows = list(
+        scope.created(user)
+        .values(field)
+        .annotate(**_sla_counts("response"), **_sla_counts("resolution"))
+        .order_by(field)
+    )
+    title = {"priority": "SLA by priority", "group": "SLA by group", "service": "SLA by service"}[dimension]
+    table = Table(
+        f"sla_by_{dimension}",
+        title,
+        _sla_columns(Column(dimension, dimension.capitalize(), "text")),
+        chart={"type": "bar", "label": dimension, "series": ["response_attainment", "resolution_attainment"]},
+    )
+    names = _names(dimension, [row[field] for row in rows])
+    base = scope.created_params()
+    for row in sorted(rows, key=lambda r: (r[field] is None, names.get(r[field], ""))):
+        value = row[field]
+        params = {**base, dimension: value} if value is not None else None
+        _sla_row(table, names.get(value, "(none)"), row, params)
+    return table
+
+
+def _names(dimension: str, ids) -> dict:
+    ids = [pk for pk in ids if pk is not None]
+    if dimension == "priority":
+        return {pk: PRIORITY_LABELS.get(pk, str(pk)) for pk in ids}
+    if dimension == "group":
+        return dict(SupportGroup.objects.filter(pk__in=ids).values_list("pk", "name"))
+    if dimension == "service":
+        return dict(ConfigurationItem.objects.filter(pk__in=ids).values_list("pk", "name"))
+    if dimension == "category":
+        return {c.pk: c.name for c in Category.objects.filter(pk__in=ids)}
+    if dimension == "assignee":
+        return {
+            u.pk: u.get_full_name() or u.username
+            for u in User.objects.filter(pk__in=ids).only("username", "first_name", "last_name")
+        }
+    raise ValueError(dimension)
+
+
+def sla_by_month(user, scope: Scope) -> Table:
+    tz = timezone.get_current_timezone()
+    rows = list(
+        scope.created(user)
+        .annotate(month=TruncMonth("created_at", tzinfo=tz))
+        .values("month")
+        .annotate(**_sla_counts("response"), **_sla_counts("resolution"))
+        .order_by("month")
+    )
+    table = Table(
+        "sla_by_month",
+        "SLA by month",
+        _sla_columns(Column("month", "Month", "text")),
+        chart={"type": "line", "label": "month", "series": ["response_attainment", "resolution_attainment"]},
+    )
+    for row in rows:
+        start, end = _clamp(scope, row["month"], _bucket_end(row["month"], None))
+        params = {**scope.dims(), "created_after": start, "created_before": end}
+        _sla_row(table, row["month"].astimezone(tz).strftime("%Y-%m"), row, params)
+    return table
+
+
+def breaches(user, scope: Scope, limit: int = 50) -> Table:
+    """The latest breached incidents of the period, with what was going on when they breached."""
+    facts = list(
+        scope.created(user)
+        .filter(Q(response_state="breached") | Q(resolution_state="breached"))
+        .order_by("-created_at")
+        .values(
+            "incident_id",
+            "priority",
+            "group_id",
+            "response_state",
+            "resolution_state",
+            "reassignment_count",
+            "seconds_on_hold",
+            "status",
+        )[:limit]
+    )
+    ids = [row["incident_id"] for row in facts]
+    numbers = dict(Incident.objects.filter(pk__in=ids).values_list("pk", "number"))
+    clocks = {}
+    for clock in (
+        Clock.objects.filter(
+            content_type__app_label="incidents",
+            content_type__model="incident",
+            object_id__in=ids,
+            target__in=["response", "resolution"],
+        )
+        .exclude(state=ClockState.CANCELLED)
+        .only("object_id", "target", "breached_at", "deadline", "stopped_at", "state")
+    ):
+        clocks[(clock.object_id, clock.target)] = clock
+    from incidents.models import StatusPeriod
+
+    periods: dict[int, list] = {}
+    for period in StatusPeriod.objects.filter(incident_id__in=ids).only(
+        "incident_id", "status", "hold_reason", "assignment_group_id", "started_at", "ended_at"
+    ):
+        periods.setdefault(period.incident_id, []).append(period)
+    groups = _names(
+        "group",
+        {row["group_id"] for row in facts} | {p.assignment_group_id for ps in periods.values() for p in ps},
+    )
+    table = Table(
+        "breaches",
+        "Breaches",
+        [
+            Column("incident", "Incident", "text"),
+            Column("target", "Breached", "text"),
+            Column("priority", "Priority", "text"),
+            Column("group", "Group now", "text"),
+            Column("breached_at", "Breached at", "datetime"),
+            Column("cause", "When it breached", "text"),
+        ],
+        note=f"The {limit} most recently logged incidents of the period that breached a target.",
+    )
+    for row in facts:
+        pk = row["incident_id"]
+        targets = [t for t, _ in TARGETS if row[f"{t}_state"] == "breached"]
+        clock = clocks.get((pk, targets[-1]))
+        at = None
+        if clock is not None:
+            at = clock.breached_at or (clock.deadline if clock.state != ClockState.MET else clock.stopped_at)
+        cause = _cause(periods.get(pk, []), at, groups)
+        cause += f"; {row['reassignment_count']} reassignment(s), {_hours(row['seconds_on_hold'])} h on hold"
+        table.add(
+            Cell(numbers.get(pk, pk), reverse("incidents:detail", args=[pk])),
+            ", ".join(targets),
+            PRIORITY_LABELS.get(row["priority"], ""),
+            groups.get(row["group_id"], "—"),
+            at,
+            cause,
+        )
+    return table
+
+
+def _cause(periods, at, groups) -> str:
+    if at is None:
+        return "—"
+    for period in periods:
+        if period.started_at <= at and (period.ended_at is None or period.ended_at > at):
+            where = period.get_status_display().lower()
+            if period.hold_reason:
+                where += f" ({period.get_hold_reason_display().lower()})"
+            group = groups.get(period.assignment_group_id, "no group")
+            return f"{where} with {group}"
+    return "—"
+
+
+def time_in_status(user, scope: Scope) -> Table:
+    agg = scope.created(user).aggregate(
+        n=Count("pk"),
+        new=Avg("seconds_new"),
+        in_progress=Avg("seconds_in_progress"),
+        on_hold=Avg("seconds_on_hold"),
+        new_median=Median("seconds_new"),
+        in_progress_median=Median("seconds_in_progress"),
+        on_hold_median=Median("seconds_on_hold"),
+    )
+    table = Table(
+        "time_in_status",
+        "Time in each status",
+        [
+            Column("status", "Status", "text"),
+            Column("incidents", "Incidents"),
+            Column("mean_hours", "Mean hours", "hours"),
+            Column("median_hours", "Median hours", "hours"),
+        ],
+        chart={"type": "bar", "label": "status", "series": ["mean_hours", "median_hours"]},
+        note="Wall-clock time per incident logged in the period, from its status periods (open ones up to the last refresh).",
+    )
+    link = incident_list(scope.created_params())
+    for key, label in (("new", "New"), ("in_progress", "In progress"), ("on_hold", "On hold")):
+        table.add(label, Cell(agg["n"], link), _hours(agg[key]), _hours(agg[f"{key}_median"]))
+    return table
+
+
+PREDICTION_SCAN = 500
+
+
+def predicted(user, scope: Scope, now=None, limit: int = 20) -> Table:
+    """Running resolution clocks predicted to breach (servicelevels.queries.predict)."""
+    now = now or timezone.now()
+    clocks = Clock.objects.filter(
+        content_type__app_label="incidents",
+        content_type__model="incident",
+        state=ClockState.RUNNING,
+        target="resolution",
+        breached_at__isnull=True,
+        deadline__gte=now,
+        object_id__in=scope.facts(user).filter(status__in=OPEN).values("incident_id"),
+    ).select_related("calendar")
+    scan = list(clocks.order_by("deadline")[:PREDICTION_SCAN])
+    predictions = sla.predict(scan, now=now)
+    likely = [c for c in scan if predictions.get(c.pk) and predictions[c.pk].likely][:limit]
+    numbers = dict(Incident.objects.filter(pk__in=[c.object_id for c in likely]).values_list("pk", "number"))
+    groups = _names("group", {c.group_id for c in likely})
+    table = Table(
+        "predicted",
+        "Predicted to breach",
+        [
+            Column("incident", "Incident", "text"),
+            Column("priority", "Priority", "text"),
+            Column("group", "Group", "text"),
+            Column("deadline", "Deadline", "datetime"),
+            Column("why", "Why", "text"),
+        ],
+        note="Open incidents whose resolution clock is likely to breach, judged from the group's median time for the priority.",
+    )
+    for clock in likely:
+        table.add(
+            Cell(
+                numbers.get(clock.object_id, clock.object_id),
+                reverse("incidents:detail", args=[clock.object_id]),
+            ),
+            PRIORITY_LABELS.get(clock.priority, ""),
+            groups.get(clock.group_id, "—"),
+            clock.deadline,
+            predictions[clock.pk].why,
+        )
+    return table
+
+
+# -- backlog and flow ------------------------------------------------------------------------------
+
+
+def flow(user, scope: Scope) -> Table:
+    """Created, resolved and open at the end of each day (week, month) of the period."""
+    name, trunc, step = _bucket(scope)
+    tz = timezone.get_current_timezone()
+    facts = scope.facts(user)
+    created = dict(
+        facts.filter(created_at__gte=scope.start, created_at__lt=scope.end)
+        .annotate(b=trunc("created_at", tzinfo=tz))
+        .values("b")
+        .annotate(n=Count("pk"))
+        .values_list("b", "n")
+    )
+    resolved = dict(
+        facts.filter(resolved_at__gte=scope.start, resolved_at__lt=scope.end)
+        .annotate(b=trunc("resolved_at", tzinfo=tz))
+        .values("b")
+        .annotate(n=Count("pk"))
+        .values_list("b", "n")
+    )
+    done = dict(
+        facts.filter(done_at__gte=scope.start, done_at__lt=scope.end)
+        .annotate(b=trunc("done_at", tzinfo=tz))
+        .values("b")
+        .annotate(n=Count("pk"))
+        .values_list("b", "n")
+    )
+    open_at_start = (
+        facts.filter(created_at__lt=scope.start)
+        .filter(Q(done_at__isnull=True) | Q(done_at__gte=scope.start))
+        .count()
+    )
+    table = Table(
+        "flow",
+        f"Created, resolved and open per {name}",
+        [
+            Column("period", name.capitalize(), "text"),
+            Column("created", "Created"),
+            Column("resolved", "Resolved"),
+            Column("open", "Open at the end"),
+        ],
+        chart={"type": "line", "label": "period", "series": ["created", "resolved", "open"]},
+        note="Open at the end: logged before the end of the period and not resolved, closed or cancelled by then.",
+    )
+    now = timezone.now()
+    bucket = _first_bucket(scope, name)
+    backlog = open_at_start
+    dims = scope.dims()
+    while bucket < scope.end:
+        end = _bucket_end(bucket, step)
+        lo, hi = _clamp(scope, bucket, end)
+        c, r, d = created.get(bucket, 0), resolved.get(bucket, 0), done.get(bucket, 0)
+        backlog += c - d
+        at = min(hi, now)
+        table.add(
+            bucket.astimezone(tz).strftime("%Y-%m-%d" if name != "month" else "%Y-%m"),
+            Cell(c, incident_list({**dims, "created_after": lo, "created_before": hi})),
+            Cell(r, incident_list({**dims, "resolved_after": lo, "resolved_before": hi})),
+            Cell(backlog, incident_list({**dims, "open_at": at}) if at == hi else None),
+        )
+        bucket = end
+    return table
+
+
+def _first_bucket(scope: Scope, name: str) -> datetime.datetime:
+    tz = timezone.get_current_timezone()
+    day = scope.since
+    if name == "week":
+        day = day - datetime.timedelta(days=day.weekday())
+    elif name == "month":
+        day = day.replace(day=1)
+    return datetime.datetime.combine(day, datetime.time.min, tzinfo=tz)
+
+
+AGES = [
+    ("under_1d", "Under a day", None, datetime.timedelta(days=1)),
+    ("1_3d", "1-3 days", datetime.timedelta(days=1), datetime.timedelta(days=3)),
+    ("3_7d", "3-7 days", datetime.timedelta(days=3), datetime.timedelta(days=7)),
+    ("7_30d", "7-30 days", datetime.timedelta(days=7), datetime.timedelta(days=30)),
+    ("over_30d", "Over 30 days", datetime.timedelta(days=30), None),
+]
+
+
+def age_buckets(user, scope: Scope, now=None) -> Table:
+    now = now or timezone.now()
+    conditions = {}
+    for key, _, young, old in AGES:
+        q = Q()
+        if young is not None:
+            q &= Q(created_at__lt=now - young)
+        if old is not None:
+            q &= Q(created_at__gte=now - old)
+        conditions[key] = q
+    counts = (
+        scope.facts(user)
+        .filter(status__in=OPEN)
+        .aggregate(**{key: Count("pk", filter=q) for key, q in conditions.items()})
+    )
+    table = Table(
+        "age_buckets",
+        "Open incidents by age",
+        [Column("age", "Age", "text"), Column("open", "Open")],
+        chart={"type": "bar", "label": "age", "series": ["open"]},
+        note="Incidents open now (any logging date), by time since they were logged.",
+    )
+    for key, label, young, old in AGES:
+        params = {**scope.dims(), "open": True}
+        if young is not None:
+            params["created_before"] = now - young
+        if old is not None:
+            params["created_after"] = now - old
+        table.add(label, Cell(counts[key], incident_list(params)))
+    return table
+
+
+def backlog_by_group(user, scope: Scope) -> Table:
+    rows = list(
+        scope.facts(user)
+        .filter(status__in=OPEN)
+        .values("group_id")
+        .annotate(total=Count("pk"), **{f"p{p}": Count("pk", filter=Q(priority=p)) for p in Priority.values})
+        .order_by("-total")
+    )
+    table = Table(
+        "backlog_by_group",
+        "Open incidents by group and priority",
+        [
+            Column("group", "Group", "text"),
+            *[Column(f"p{p}", f"P{p}") for p in Priority.values],
+            Column("total", "Total"),
+        ],
+        chart={
+            "type": "bar",
+            "label": "group",
+            "series": [f"p{p}" for p in Priority.values],
+            "stacked": True,
+        },
+    )
+    names = _names("group", [row["group_id"] for row in rows])
+    for row in rows:
+        pk = row["group_id"]
+        params = {**scope.dims(), "open": True, "group": pk} if pk is not None else None
+
+        def link(extra, params=params):
+            return incident_list({**params, **extra}) if params is not None else None
+
+        table.add(
+            names.get(pk, "(no group)"),
+            *[Cell(row[f"p{p}"], link({"priority": p})) for p in Priority.values],
+            Cell(row["total"], link({})),
+        )
+    return table
+
+
+def backlog_by_assignee(user, scope: Scope, limit: int = 25) -> Table:
+    rows = list(
+        scope.facts(user)
+        .filter(status__in=OPEN)
+        .values("assignee_id")
+        .annotate(total=Count("pk"), breached=Count("pk", filter=Q(resolution_state="breached")))
+        .order_by("-total", "assignee_id")[:limit]
+    )
+    names = _names("assignee", [row["assignee_id"] for row in rows])
+    table = Table(
+        "backlog_by_assignee",
+        "Open incidents by assignee",
+        [
+            Column("assignee", "Assignee", "text"),
+            Column("total", "Open"),
+            Column("breached", "Resolution breached"),
+        ],
+        chart={"type": "bar", "label": "assignee", "series": ["total", "breached"]},
+        note=f"The {limit} assignees holding most open incidents, and the unassigned ones.",
+    )
+    for row in rows:
+        pk = row["assignee_id"]
+        params = {**scope.dims(), "open": True, **({"assignee": pk} if pk else {"unassigned": True})}
+        table.add(
+            names.get(pk, "(unassigned)"),
+            Cell(row["total"], incident_list(params)),
+            Cell(row["breached"], incident_list({**params, "sla": "resolution_breached"})),
+        )
+    return table
+
+
+def times(user, scope: Scope) -> Table:
+    """Mean and median time to respond and to resolve, wall-clock and business (from the clocks)."""
+    wall_respond = Extract(F("responded_at") - F("created_at"), "epoch")
+    wall_resolve = Extract(F("resolved_at") - F("created_at"), "epoch")
+    responded = (
+        scope.created(user)
+        .filter(responded_at__isnull=False)
+        .aggregate(
+            n=Count("pk"),
+            mean=Avg(wall_respond),
+            median=Median(wall_respond),
+            clocked=Count("pk", filter=Q(response_business_seconds__isnull=False)),
+            business_mean=Avg("response_business_seconds"),
+            business_median=Median("response_business_seconds"),
+        )
+    )
+    resolved_rows = scope.facts(user).filter(resolved_at__gte=scope.start, resolved_at__lt=scope.end)
+    resolved = resolved_rows.aggregate(
+        n=Count("pk"),
+        mean=Avg(wall_resolve),
+        median=Median(wall_resolve),
+        clocked=Count("pk", filter=Q(resolution_business_seconds__isnull=False)),
+        business_mean=Avg("resolution_business_seconds"),
+        business_median=Median("resolution_business_seconds"),
+    )
+    table = Table(
+        "times",
+        "Time to respond and to resolve",
+        [
+            Column("measure", "Measure", "text"),
+            Column("incidents", "Incidents"),
+            Column("mean_hours", "Mean hours", "hours"),
+            Column("median_hours", "Median hours", "hours"),
+            Column("with_clock", "With an SLA clock"),
+            Column("business_mean_hours", "Mean business hours", "hours"),
+            Column("business_median_hours", "Median business hours", "hours"),
+        ],
+        chart={
+            "type": "bar",
+            "label": "measure",
+            "series": ["mean_hours", "median_hours", "business_mean_hours", "business_median_hours"],
+        },
+        note="Respond: incidents logged in the period that were responded to. Resolve: incidents resolved in the period. "
+        "Business hours are the SLA clock's counted time (pauses and the calendar's closed hours excluded).",
+    )
+    respond_params = {**scope.created_params(), "responded": True}
+    resolve_params = {**scope.dims(), "resolved_after": scope.start, "resolved_before": scope.end}
+    for label, agg, params, target in (
+        ("Time to respond", responded, respond_params, "response"),
+        ("Time to resolve", resolved, resolve_params, "resolution"),
+    ):
+        table.add(
+            label,
+            Cell(agg["n"], incident_list(params)),
+            _hours(agg["mean"]),
+            _hours(agg["median"]),
+            Cell(agg["clocked"], incident_list({**params, "sla": f"{target}_finished"})),
+            _hours(agg["business_mean"]),
+            _hours(agg["business_median"]),
+        )
+    return table
+
+
+def quality(user, scope: Scope) -> Table:
+    """First-contact resolution and reopen rates [INC-11], of incidents logged in the period."""
+    agg = scope.created(user).aggregate(
+        logged=Count("pk"),
+        resolved=Count("pk", filter=Q(status__in=["resolved", "closed"])),
+        fcr=Count("pk", filter=Q(first_contact_resolution=True)),
+        reopened=Count("pk", filter=Q(reopen_count__gt=0)),
+    )
+    base = scope.created_params()
+    table = Table(
+        "quality",
+        "First contact and reopens",
+        [
+            Column("measure", "Measure", "text"),
+            Column("incidents", "Incidents"),
+            Column("rate", "% of resolved", "percent"),
+        ],
+        note="Of the incidents logged in the period: resolved = resolved or closed now; rates are shares of those.",
+    )
+    table.add("Logged", Cell(agg["logged"], incident_list(base)), None)
+    table.add(
+        "Resolved",
+        Cell(agg["resolved"], incident_list({**base, "status": ["resolved", "closed"]})),
+        100.0 if agg["resolved"] else None,
+    )
+    table.add(
+        "First-contact resolution",
+        Cell(agg["fcr"], incident_list({**base, "first_contact": True})),
+        _pct(agg["fcr"], agg["resolved"]),
+    )
+    table.add(
+        "Reopened at least once",
+        Cell(agg["reopened"], incident_list({**base, "reopened": True})),
+        _pct(agg["reopened"], agg["resolved"]),
+    )
+    return table
+
+
+def hops(user, scope: Scope) -> Table:
+    """Reassignments ("hops") per incident: the distribution, with each count's share (a window sum)."""
+    rows = list(
+        scope.created(user)
+        .values("reassignment_count")
+        .annotate(n=Count("pk"), total=TotalOver())
+        .order_by("reassignment_count")
+    )
+    table = Table(
+        "hops",
+        "Reassignments per incident",
+        [
+            Column("hops", "Reassignments", "text"),
+            Column("incidents", "Incidents"),
+            Column("share", "Share %", "percent"),
+        ],
+        chart={"type": "bar", "label": "hops", "series": ["incidents"]},
+    )
+    base = scope.created_params()
+    over = [row for row in rows if row["reassignment_count"] >= 5]
+    for row in rows:
+        if row["reassignment_count"] >= 5:
+            continue
+        table.add(
+            str(row["reassignment_count"]),
+            Cell(row["n"], incident_list({**base, "reassignments": row["reassignment_count"]})),
+            _pct(row["n"], row["total"]),
+        )
+    if over:
+        n = sum(row["n"] for row in over)
+        table.add(
+            "5 or more", Cell(n, incident_list({**base, "reassignments_min": 5})), _pct(n, over[0]["total"])
+        )
+    return table
+
+
+# -- trends ----------------------------------------------------------------------------------------
+
+
+def volume_by(user, scope: Scope, dimension: str, top: int = 8) -> Table:
+    """Incidents logged per month (week, day) for the ``top`` categories or services of the period."""
+    field = {"category": "category_id", "service": "service_id"}[dimension]
+    name, trunc, step = _bucket(scope)
+    tz = timezone.get_current_timezone()
+    rows = scope.created(user)
+    leaders = list(
+        rows.exclude(**{f"{field}__isnull": True})
+        .values(field)
+        .annotate(n=Count("pk"))
+        .order_by("-n", field)[:top]
+    )
+    ids = [row[field] for row in leaders]
+    cells = {
+        (row[field], row["b"]): row["n"]
+        for row in rows.filter(**{f"{field}__in": ids})
+        .annotate(b=trunc("created_at", tzinfo=tz))
+        .values(field, "b")
+        .annotate(n=Count("pk"))
+    }
+    buckets = []
+    bucket = _first_bucket(scope, name)
+    while bucket < scope.end:
+        buckets.append(bucket)
+        bucket = _bucket_end(bucket, step)
+    names = _names(dimension, ids)
+    label_format = "%Y-%m" if name == "month" else "%Y-%m-%d"
+    table = Table(
+        f"volume_by_{dimension}",
+        f"Volume by {dimension} per {name}",
+        [
+            Column("period", name.capitalize(), "text"),
+            *[Column(f"{dimension}_{pk}", names.get(pk, str(pk))) for pk in ids],
+        ],
+        chart={
+            "type": "bar",
+            "label": "period",
+            "series": [f"{dimension}_{pk}" for pk in ids],
+            "stacked": True,
+        },
+        note=f"The {top} {dimension if dimension != 'category' else 'categorie'}s with most incidents logged in the period.",
+    )
+    for bucket in buckets:
+        lo, hi = _clamp(scope, bucket, _bucket_end(bucket, step))
+        table.add(
+            bucket.astimezone(tz).strftime(label_format),
+            *[
+                Cell(
+                    cells.get((pk, bucket), 0),
+                    incident_list({**scope.dims(), dimension: pk, "created_after": lo, "created_before": hi}),
+                )
+                for pk in ids
+            ],
+        )
+    return table
+
+
+def top_cis(user, scope: Scope, limit: int = 10) -> Table:
+    """The CIs affected by most incidents logged in the period (recurring trouble spots)."""
+    through = Incident.cis.through
+    rows = list(
+        through.objects.filter(incident_id__in=scope.created(user).values("incident_id"))
+        .values("configurationitem_id")
+        .annotate(n=Count("incident_id", distinct=True))
+        .order_by("-n", "configurationitem_id")[:limit]
+    )
+    cis = {
+        ci.pk: ci
+        for ci in ConfigurationItem.objects.filter(pk__in=[r["configurationitem_id"] for r in rows]).only(
+            "number", "name"
+        )
+    }
+    table = Table(
+        "top_cis",
+        "Top recurring CIs",
+        [Column("ci", "CI", "text"), Column("incidents", "Incidents")],
+        chart={"type": "bar", "label": "ci", "series": ["incidents"]},
+    )
+    for row in rows:
+        ci = cis.get(row["configurationitem_id"])
+        table.add(
+            f"{ci.number} {ci.name}" if ci else row["configurationitem_id"],
+            Cell(row["n"], incident_list({**scope.created_params(), "ci": row["configurationitem_id"]})),
+        )
+    return table
+
+
+def major_incidents(user, scope: Scope, limit: int = 50) -> Table:
+    ids = list(
+        scope.created(user)
+        .filter(is_major=True)
+        .order_by("-created_at")
+        .values_list("incident_id", flat=True)[:limit]
+    )
+    rows = (
+        Incident.objects.filter(pk__in=ids)
+        .only("number", "short_description", "created_at", "major_declared_at", "resolved_at", "status")
+        .order_by("-created_at")
+    )
+    now = timezone.now()
+    table = Table(
+        "major_incidents",
+        "Major incidents",
+        [
+            Column("incident", "Incident", "text"),
+            Column("title", "Short description", "text"),
+            Column("declared_at", "Declared", "datetime"),
+            Column("resolved_at", "Resolved", "datetime"),
+            Column("hours", "Duration (hours)", "hours"),
+        ],
+        chart={"type": "bar", "label": "incident", "series": ["hours"]},
+        note="Duration: from the declaration (or logging) to resolution, or to now while it runs.",
+    )
+    for incident in rows:
+        start = incident.major_declared_at or incident.created_at
+        table.add(
+            Cell(incident.number, incident.get_absolute_url()),
+            incident.short_description,
+            start,
+            incident.resolved_at,
+            _hours(((incident.resolved_at or now) - start).total_seconds()),
+        )
+    return table
+
+
+def problem_links(user, scope: Scope) -> Table:
+    agg = scope.created(user).aggregate(
+        linked=Count("pk", filter=Q(has_problem=True)), unlinked=Count("pk", filter=Q(has_problem=False))
+    )
+    table = Table(
+        "problem_links",
+        "Incidents linked to problems",
+        [
+            Column("link", "Incidents", "text"),
+            Column("incidents", "Count"),
+            Column("share", "Share %", "percent"),
+        ],
+        chart={"type": "doughnut", "label": "link", "series": ["incidents"]},
+        note="Linked through a problem's incident list or a link from the incident's page.",
+    )
+    total = agg["linked"] + agg["unlinked"]
+    table.add("Linked to a problem", agg["linked"], _pct(agg["linked"], total))
+    table.add("Not linked", agg["unlinked"], _pct(agg["unlinked"], total))
+    return table
+
+
+PROBLEM_AGES = [
+    ("under_30d", "Under 30 days", 0, 30),
+    ("30_90d", "30-90 days", 30, 90),
+    ("90_180d", "90-180 days", 90, 180),
+    ("over_180d", "Over 180 days", 180, None),
+]
+
+
+def problem_aging(user, now=None) -> Table:
+    from problems.choices import OPEN_STATUSES as PROBLEM_OPEN
+    from problems.models import Problem
+
+    now = now or timezone.now()
+    conditions = {}
+    for key, _, young, old in PROBLEM_AGES:
+        q = Q(created_at__lt=now - datetime.timedelta(days=young))
+        if old is not None:
+            q &= Q(created_at__gte=now - datetime.timedelta(days=old))
+        conditions[key] = q
+    counts = (
+        Problem.objects.visible_to(user)
+        .filter(status__in=PROBLEM_OPEN)
+        .aggregate(**{key: Count("pk", filter=q) for key, q in conditions.items()})
+    )
+    table = Table(
+        "problem_aging",
+        "Open problems by age",
+        [Column("age", "Age", "text"), Column("problems", "Problems")],
+        chart={"type": "bar", "label": "age", "series": ["problems"]},
+    )
+    for key, label, _, _ in PROBLEM_AGES:
+        table.add(label, Cell(counts[key], reverse("problems:list")))
+    return table
+
+
+def workaround_effectiveness(user, limit: int = 15) -> Table:
+    from problems import queries as problems
+
+    rows = list(problems.known_errors(user).filter(use_count__gt=0).order_by("-use_count", "id")[:limit])
+    table = Table(
+        "workaround_effectiveness",
+        "Known-error workarounds: how well they worked",
+        [
+            Column("known_error", "Known error", "text"),
+            Column("uses", "Uses"),
+            Column("worked", "Worked"),
+            Column("partly", "Partly"),
+            Column("failed", "Failed"),
+            Column("effectiveness", "Worked %", "percent"),
+        ],
+        chart={
+            "type": "bar",
+            "label": "known_error",
+            "series": ["worked", "partly", "failed"],
+            "stacked": True,
+        },
+        note="Each recorded use of a known error's workaround on an incident, with its outcome; worked % of the rated uses.",
+    )
+    for ke in rows:
+        rated = ke.worked_count + ke.partly_count + ke.failed_count
+        url = reverse("problems:known-error", args=[ke.pk])
+        table.add(
+            Cell(f"{ke.number} {ke.title}", url),
+            Cell(ke.use_count, url),
+            ke.worked_count,
+            ke.partly_count,
+            ke.failed_count,
+            _pct(ke.worked_count, rated),
+        )
+    return table
+
+
+# -- self-help and satisfaction ----------------------------------------------------------------------
+
+
+def self_help(user, scope: Scope) -> Table:
+    from knowledge.models import PortalVisit, SelfHelpResolution
+
+    visits = PortalVisit.objects.visible_to(user).filter(day__gte=scope.since, day__lte=scope.until)
+    solved = SelfHelpResolution.objects.visible_to(user).filter(
+        created_at__gte=scope.start, created_at__lt=scope.end
+    )
+    if scope.organisation_id is not None:
+        visits = visits.filter(organisation_id=scope.organisation_id)
+        solved = solved.filter(organisation_id=scope.organisation_id)
+    v = visits.aggregate(visitors=Count("user_id", distinct=True), visits=Count("pk"), hits=Sum("hits"))
+    n_solved = solved.count()
+    portal = scope.created(user).filter(channel="portal").count()
+    table = Table(
+        "self_help",
+        "Portal and self-help",
+        [Column("measure", "Measure", "text"), Column("value", "Value")],
+        tiles=True,
+        note="Visitors: distinct people who opened the portal; deflection rate = self-help resolutions / "
+        "(self-help resolutions + incidents raised in the portal). Group, service and priority filter only the incidents.",
+    )
+    table.add("Portal visitors", v["visitors"])
+    table.add("Visits (person-days)", v["visits"])
+    table.add("Page views", v["hits"] or 0)
+    table.add("Self-help resolutions", n_solved)
+    table.add(
+        "Incidents raised in the portal",
+        Cell(portal, incident_list({**scope.created_params(), "channel": "portal"})),
+    )
+    table.add("Deflection rate %", _pct(n_solved, n_solved + portal))
+    return table
+
+
+def self_help_by_period(user, scope: Scope) -> Table:
+    from knowledge.models import PortalVisit, SelfHelpResolution
+
+    name, trunc, step = _bucket(scope)
+    tz = timezone.get_current_timezone()
+    visits = PortalVisit.objects.visible_to(user).filter(day__gte=scope.since, day__lte=scope.until)
+    solved = SelfHelpResolution.objects.visible_to(user).filter(
+        created_at__gte=scope.start, created_at__lt=scope.end
+    )
+    if scope.organisation_id is not None:
+        visits = visits.filter(organisation_id=scope.organisation_id)
+        solved = solved.filter(organisation_id=scope.organisation_id)
+    day_trunc = {"day": "day", "week": "week", "month": "month"}[name]
+    from django.db.models.functions import Trunc
+
+    visitors = {
+        row["b"]: row["n"]
+        for row in visits.annotate(b=Trunc("day", day_trunc))
+        .values("b")
+        .annotate(n=Count("user_id", distinct=True))
+    }
+    deflected = dict(
+        solved.annotate(b=trunc("created_at", tzinfo=tz))
+        .values("b")
+        .annotate(n=Count("pk"))
+        .values_list("b", "n")
+    )
+    portal = dict(
+        scope.created(user)
+        .filter(channel="portal")
+        .annotate(b=trunc("created_at", tzinfo=tz))
+        .values("b")
+        .annotate(n=Count("pk"))
+        .values_list("b", "n")
+    )
+    table = Table(
+        "self_help_by_period",
+        f"Self-help per {name}",
+        [
+            Column("period", name.capitalize(), "text"),
+            Column("visitors", "Portal visitors"),
+            Column("self_help", "Self-help resolutions"),
+            Column("portal_incidents", "Portal incidents"),
+        ],
+        chart={"type": "line", "label": "period", "series": ["visitors", "self_help", "portal_incidents"]},
+    )
+    bucket = _first_bucket(scope, name)
+    while bucket < scope.end:
+        end = _bucket_end(bucket, step)
+        lo, hi = _clamp(scope, bucket, end)
+        day = bucket.astimezone(tz).date()
+        table.add(
+            day.strftime("%Y-%m" if name == "month" else "%Y-%m-%d"),
+            visitors.get(day, 0),
+            deflected.get(bucket, 0),
+            Cell(
+                portal.get(bucket, 0),
+                incident_list(
+                    {**scope.dims(), "channel": "portal", "created_after": lo, "created_before": hi}
+                ),
+            ),
+        )
+        bucket = end
+    return table
+
+
+def _answers(user, scope: Scope):
+    rows = SatisfactionResponse.objects.visible_to(user).filter(
+        created_at__gte=scope.start, created_at__lt=scope.end
+    )
+    if not _is_security(user):
+        rows = rows.filter(Q(incident__is_security=False) | Q(incident__caller_id=user.pk))
+    if scope.group_id is not None:
+        rows = rows.filter(assignment_group_id=scope.group_id)
+    if scope.service_id is not None:
+        rows = rows.filter(service_id=scope.service_id)
+    if scope.priority is not None:
+        rows = rows.filter(incident__priority=scope.priority)
+    if scope.organisation_id is not None:
+        rows = rows.filter(incident__caller__organisation_id=scope.organisation_id)
+    return rows
+
+
+def _is_security(user) -> bool:
+    from itsm import roles
+
+    return roles.has_role(user, roles.SECURITY)
+
+
+def csat(user, scope: Scope) -> Table:
+    agg = _answers(user, scope).aggregate(
+        n=Count("pk"), mean=Avg("rating"), **{f"r{n}": Count("pk", filter=Q(rating=n)) for n in range(1, 6)}
+    )
+    table = Table(
+        "csat",
+        "Satisfaction (CSAT)",
+        [
+            Column("rating", "Rating", "text"),
+            Column("answers", "Answers"),
+            Column("share", "Share %", "percent"),
+        ],
+        chart={"type": "bar", "label": "rating", "series": ["answers"]},
+        note=f"Answers given in the period: {agg['n']}, average {round(agg['mean'], 2) if agg['mean'] else '—'} of 5. "
+        "Group and service are those of the incident when the caller answered.",
+    )
+    for n in range(1, 6):
+        params = {"rating": n, **{k: v for k, v in scope.dims().items() if k in ("priority", "organisation")}}
+        table.add(f"{n} of 5", Cell(agg[f"r{n}"], incident_list(params)), _pct(agg[f"r{n}"], agg["n"]))
+    return table
+
+
+def csat_by(user, scope: Scope, dimension: str) -> Table:
+    field = {"group": "assignment_group_id", "service": "service_id"}[dimension]
+    rows = list(
+        _answers(user, scope)
+        .values(field)
+        .annotate(n=Count("pk"), mean=Avg("rating"), satisfied=Count("pk", filter=Q(rating__gte=4)))
+        .order_by("-n")
+    )
+    names = _names(dimension, [row[field] for row in rows])
+    table = Table(
+        f"csat_by_{dimension}",
+        f"Satisfaction by {dimension}",
+        [
+            Column(dimension, dimension.capitalize(), "text"),
+            Column("answers", "Answers"),
+            Column("average", "Average (1-5)", "hours"),
+            Column("satisfied", "Satisfied (4-5) %", "percent"),
+        ],
+        chart={"type": "bar", "label": dimension, "series": ["average"]},
+    )
+    for row in rows:
+        table.add(
+            names.get(row[field], "(none)"),
+            row["n"],
+            round(row["mean"], 2) if row["mean"] is not None else None,
+            _pct(row["satisfied"], row["n"]),
+        )
+    return table
+
+
+# -- events ----------------------------------------------------------------------------------------
+
+
+def events(user, scope: Scope) -> list[Table]:
+    """Events in, alerts, alert groups and incidents opened from them: the events app's own
+    statistics (events.stats), shown here with the dashboards' date range."""
+    from events import stats
+
+    figures = stats.statistics(
+        user,
+        since=scope.since,
+        until=min(scope.until, scope.since + datetime.timedelta(days=stats.MAX_DAYS - 1)),
+    )
+    link = reverse("events:statistics") + f"?since={scope.since.isoformat()}&until={scope.until.isoformat()}"
+    totals = Table(
+        "events_totals",
+        "Events and noise reduction",
+        [Column("measure", "Measure", "text"), Column("value", "Value")],
+        tiles=True,
+        note="From the events statistics (docs/events.md): events received, alerts, alert groups, incidents opened from them. "
+        "Group, service, priority and organisation do not apply.",
+    )
+    totals.add("Events received", Cell(figures.total.events, link))
+    totals.add("Alerts", Cell(figures.total.alerts, link))
+    totals.add("Alert groups", Cell(figures.total.groups, link))
+    totals.add("Incidents opened", Cell(figures.total.incidents, link))
+    totals.add("Events per incident", figures.total.noise_reduction)
+    by_day = Table(
+        "events_by_day",
+        "Events per day",
+        [
+            Column("day", "Day", "text"),
+            Column("events", "Events"),
+            Column("alerts", "Alerts"),
+            Column("groups", "Alert groups"),
+            Column("incidents", "Incidents"),
+        ],
+        chart={"type": "line", "label": "day", "series": ["events", "alerts", "groups", "incidents"]},
+    )
+    for day, f in figures.by_day:
+        day_link = reverse("events:statistics") + f"?since={day.isoformat()}&until={day.isoformat()}"
+        by_day.add(day.isoformat(), Cell(f.events, day_link), f.alerts, f.groups, f.incidents)
+    sources = Table(
+        "noisy_sources",
+        "Noisiest sources",
+        [
+            Column("source", "Source", "text"),
+            Column("events", "Events"),
+            Column("alerts", "Alerts"),
+            Column("incidents", "Incidents"),
+            Column("per_incident", "Events per incident", "hours"),
+        ],
+        chart={"type": "bar", "label": "source", "series": ["events", "alerts"]},
+    )
+    for source, f in sorted(figures.by_source, key=lambda pair: -pair[1].events)[:10]:
+        src_link = (
+            reverse("events:statistics")
+            + f"?since={scope.since.isoformat()}&until={scope.until.isoformat()}&source={source.pk}"
+        )
+        sources.add(source.name, Cell(f.events, src_link), f.alerts, f.incidents, f.noise_reduction)
+    return [totals, by_day, sources]
+
+
+# -- an agent's own work -----------------------------------------------------------------------------
+
+
+def my_work(user, now=None) -> list[Table]:
+    """The signed-in person's own work: open incidents by priority, their SLA, what they resolved
+    in the last 30 days and how satisfied its callers were. Nobody else's."""
+    now = now or timezone.now()
+    since = now - datetime.timedelta(days=30)
+    scope = Scope.default()
+    mine = scope.facts(user).filter(assignee_id=user.pk)
+    open_counts = mine.filter(status__in=OPEN).aggregate(
+        total=Count("pk"),
+        breached=Count("pk", filter=Q(resolution_state="breached")),
+        at_risk=Count(
+            "pk",
+            filter=Q(
+                resolution_state="running",
+                resolution_due__gte=now,
+                resolution_due__lt=now + sla.AT_RISK_WINDOW,
+            ),
+        ),
+        **{f"p{p}": Count("pk", filter=Q(priority=p)) for p in Priority.values},
+    )
+    wall = Extract(F("resolved_at") - F("created_at"), "epoch")
+    resolved = mine.filter(resolved_at__gte=since).aggregate(
+        n=Count("pk"), median=Median(wall), business=Median("resolution_business_seconds")
+    )
+    rating = SatisfactionResponse.objects.filter(incident__assignee=user, created_at__gte=since).aggregate(
+        n=Count("pk"), mean=Avg("rating")
+    )
+    base = {"assignee": user.pk, "open": True}
+    tiles = Table(
+        "my_work", "My work", [Column("measure", "Measure", "text"), Column("value", "Value")], tiles=True
+    )
+    tiles.add("Open, assigned to me", Cell(open_counts["total"], incident_list(base)))
+    tiles.add(
+        "Resolution breached",
+        Cell(open_counts["breached"], incident_list({**base, "sla": "resolution_breached"})),
+    )
+    tiles.add(
+        "Due within 24 h", Cell(open_counts["at_risk"], incident_list({**base, "sla": "resolution_at_risk"}))
+    )
+    tiles.add(
+        "Resolved in 30 days",
+        Cell(resolved["n"], incident_list({"assignee": user.pk, "resolved_after": since})),
+    )
+    tiles.add("Median hours to resolve", _hours(resolved["median"]))
+    tiles.add("Median business hours to resolve", _hours(resolved["business"]))
+    tiles.add("Satisfaction (30 days, of 5)", round(rating["mean"], 2) if rating["mean"] else None)
+    by_priority = Table(
+        "my_open_by_priority",
+        "My open incidents by priority",
+        [Column("priority", "Priority", "text"), Column("open", "Open")],
+        chart={"type": "bar", "label": "priority", "series": ["open"]},
+    )
+    for p in Priority.values:
+        by_priority.add(
+            PRIORITY_LABELS[p], Cell(open_counts[f"p{p}"], incident_list({**base, "priority": p}))
+        )
+    return [tiles, by_priority]
+
+
+# -- the pages ---------------------------------------------------------------------------------------
+
+DASHBOARDS = {
+    "sla": "SLA",
+    "backlog": "Backlog and flow",
+    "trends": "Trends",
+    "satisfaction": "Self-help and satisfaction",
+    "events": "Events",
+}
+
+
+def dashboard(name: str, user, scope: Scope) -> list[Table]:
+    """Every table of one dashboard."""
+    if name == "sla":
+        return [
+            sla_attainment(user, scope),
+            sla_by(user, scope, "priority"),
+            sla_by(user, scope, "group"),
+            sla_by(user, scope, "service"),
+            sla_by_month(user, scope),
+            time_in_status(user, scope),
+            breaches(user, scope),
+            predicted(user, scope),
+        ]
+    if name == "backlog":
+        return [
+            flow(user, scope),
+            age_buckets(user, scope),
+            backlog_by_group(user, scope),
+            backlog_by_assignee(user, scope),
+            times(user, scope),
+            quality(user, scope),
+            hops(user, scope),
+        ]
+    if name == "trends":
+        return [
+            volume_by(user, scope, "category"),
+            volume_by(user, scope, "service"),
+            top_cis(user, scope),
+            major_incidents(user, scope),
+            problem_links(user, scope),
+            problem_aging(user),
+            workaround_effectiveness(user),
+        ]
+    if name == "satisfaction":
+        return [
+            self_help(user, scope),
+            self_help_by_period(user, scope),
+            csat(user, scope),
+            csat_by(user, scope, "group"),
+            csat_by(user, scope, "service"),
+        ]
+    if name == "events":
+        return events(user, scope)
+    raise KeyError(name)
