@@ -188,6 +188,9 @@ CELERY_WORKER_QUEUES = env_list("CELERY_QUEUES", "default,events,timers")
 CELERY_DB_REUSE_MAX = int(os.environ.get("CELERY_DB_REUSE_MAX", "200"))
 # How often beat sweeps the SLA clocks: the longest a due warning or breach waits to be recorded.
 SLA_SWEEP_SECONDS = float(os.environ.get("SLA_SWEEP_SECONDS", "15"))
+# Problem managers get one digest of the problems proposed in each period (problems.tasks.candidate_digest,
+# which first sweeps repeated alerts whose candidate task never ran).
+PROBLEMS_CANDIDATE_DIGEST_MINUTES = float(os.environ.get("PROBLEMS_CANDIDATE_DIGEST_MINUTES", "60"))
 CELERY_BEAT_SCHEDULE = {
     "kernel-heartbeat": {"task": "itsm.tasks.beat_heartbeat", "schedule": 30.0},
     "kernel-deliver-notifications": {"task": "itsm.tasks.deliver_notifications", "schedule": 60.0},
@@ -198,6 +201,10 @@ CELERY_BEAT_SCHEDULE = {
     "events-expire-old": {"task": "events.tasks.expire_old", "schedule": 86400.0},
     "problems-reassessments-due": {"task": "problems.tasks.reassessments_due", "schedule": 3600.0},
     "problems-detect-recurring": {"task": "problems.tasks.detect_recurring", "schedule": 3600.0},
+    "problems-candidate-digest": {
+        "task": "problems.tasks.candidate_digest",
+        "schedule": PROBLEMS_CANDIDATE_DIGEST_MINUTES * 60,
+    },
     "knowledge-reviews-due": {"task": "knowledge.tasks.reviews_due", "schedule": 3600.0},
     "dashboards-refresh-facts": {
         "task": "dashboards.tasks.refresh_facts",

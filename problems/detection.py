@@ -28,7 +28,7 @@ from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.search import SearchVector
 from django.core.exceptions import ValidationError
-from django.db import connection, models, transaction
+from django.db import IntegrityError, connection, models, transaction
 from django.utils import timezone
 
 from configuration.models import ConfigurationItem
@@ -310,7 +310,6 @@ def _upsert(
         )
         candidate.incidents.set([row.id for row in rows])
         result.proposed += 1
-        _tell_managers(candidate)
         return
     if candidate.status != CandidateStatus.PROPOSED:
         if candidate.status == CandidateStatus.DISMISSED:
@@ -325,68 +324,156 @@ def _upsert(
     result.updated += 1
 
 
-def _tell_managers(candidate: ProblemCandidate) -> None:
+def _managers() -> list:
     from people.models import User
 
-    managers = User.objects.filter(is_active=True, groups__name__in=services.PROBLEM_MANAGER_ROLES).distinct()
-    notifications.notify(
-        list(managers),
-        subject=f"Proposed problem: {candidate.title}"[:200],
-        body=candidate.explanation,
-        record=candidate,
-        key=f"problem_candidate:{candidate.pk}",
-        kind="problems.candidate",
+    return list(
+        User.objects.filter(is_active=True, groups__name__in=services.PROBLEM_MANAGER_ROLES)
+        .distinct()
+        .order_by("pk")
     )
+
+
+DIGEST_LISTED = 30  # candidates named in one digest; the rest are counted
+
+
+def send_candidate_digest(*, now: datetime.datetime | None = None) -> int:
+    """Tell the problem managers, in one notification, of the candidates proposed since the last digest
+    (beat, every ``PROBLEMS_CANDIDATE_DIGEST_MINUTES``). Returns how many were listed.
+
+    The candidates are locked (``SKIP LOCKED``) and marked ``announced_at`` in the transaction that
+    writes the notification, whose key names the newest of them: a retry or a concurrent run lists
+    each candidate once. Candidates already accepted or dismissed by then are marked, not listed."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        fresh = list(
+            ProblemCandidate.objects.select_for_update(skip_locked=True)
+            .filter(announced_at__isnull=True)
+            .order_by("id")
+            .only("id", "title", "status", "rule", "incident_count", "alert_count")
+        )
+        if not fresh:
+            return 0
+        ProblemCandidate.objects.filter(pk__in=[c.pk for c in fresh]).update(announced_at=now)
+        proposed = [c for c in fresh if c.status == CandidateStatus.PROPOSED]
+        if not proposed:
+            return 0
+        lines = []
+        for candidate in proposed[:DIGEST_LISTED]:
+            if candidate.rule == CandidateRule.EVENTS:
+                size = f"alert fired {candidate.alert_count} times"
+            else:
+                size = f"{candidate.incident_count} incident{'s' if candidate.incident_count != 1 else ''}"
+            lines.append(f"- {candidate.title} ({size})")
+        if len(proposed) > DIGEST_LISTED:
+            lines.append(f"... and {len(proposed) - DIGEST_LISTED} more.")
+        count = len(proposed)
+        from django.urls import reverse
+
+        notifications.notify(
+            _managers(),
+            subject=f"{count} new proposed problem{'s' if count != 1 else ''} to accept or dismiss",
+            body="\n".join(lines),
+            url=reverse("problems:candidates"),
+            key=f"problem_candidates:digest:{proposed[-1].pk}",
+            kind="problems.candidate",
+        )
+    return count
 
 
 def candidate_from_alert(*, alert_id: int, count: int) -> ProblemCandidate | None:
     """A monitoring alert repeated ``count`` times (``events.signals.alert_repeated``): propose a problem
-    with the alert group's incident attached. One candidate per alert key, ever."""
+    with the alert group's incident attached. One candidate per alert key (source and dedup key), ever.
+
+    Runs in the ``problems.tasks.candidate_from_alert`` task after the event batch commits (so the
+    alert has its group and incident), or in the sweep (``sweep_repeated_alerts``). Idempotent: a
+    retry, a second delivery or a concurrent run finds the keyed candidate (the unique key settles a
+    race) and at most raises its count."""
     from events.models import Alert
 
-    alert = Alert.objects.select_related("group", "group__incident", "ci").filter(pk=alert_id).first()
+    alert = Alert.objects.select_related("group", "ci").filter(pk=alert_id).first()
     if alert is None:
         return None
-    key = f"alert:{alert.source_id}:{alert.dedup_key}"[:200]
+    key = alert_key(alert.source_id, alert.dedup_key)
     with transaction.atomic():
         candidate = ProblemCandidate.objects.select_for_update().filter(key=key).first()
-        if candidate is not None:
-            if candidate.status == CandidateStatus.PROPOSED and count > candidate.alert_count:
-                ProblemCandidate.objects.filter(pk=candidate.pk).update(
-                    alert_count=count, last_seen_at=alert.last_seen_at
-                )
-            return candidate
-        group = alert.group
-        what = alert.check_name or alert.dedup_key
-        where = alert.ci.name if alert.ci_id else alert.resource
-        candidate = ProblemCandidate.objects.create(
-            key=key,
-            rule=CandidateRule.EVENTS,
-            title=f"Repeated alert: {what} on {where}"[:200],
-            explanation=(
-                f"The alert {what} on {where} fired {count} times since {alert.first_seen_at:%Y-%m-%d %H:%M}"
-                + (f": {alert.message}" if alert.message else ".")
-            ),
-            ci=alert.ci,
-            service=group.service if group is not None else None,
-            alert=alert,
-            alert_count=count,
-            first_seen_at=alert.first_seen_at,
-            last_seen_at=alert.last_seen_at,
-        )
-        attach_alert_incident(candidate)
-        _tell_managers(candidate)
-    # The signal comes while events are deduplicated, before correlation gives the alert its group and
-    # incident: look again once the batch is committed (and when the candidate is accepted).
-    transaction.on_commit(lambda: _attach_later(candidate.pk))
+        if candidate is None:
+            group = alert.group
+            what = alert.check_name or alert.dedup_key
+            where = alert.ci.name if alert.ci_id else alert.resource
+            try:
+                with transaction.atomic():  # a savepoint: another delivery may create it first
+                    candidate = ProblemCandidate.objects.create(
+                        key=key,
+                        rule=CandidateRule.EVENTS,
+                        title=f"Repeated alert: {what} on {where}"[:200],
+                        explanation=(
+                            f"The alert {what} on {where} fired {count} times since "
+                            f"{alert.first_seen_at:%Y-%m-%d %H:%M}"
+                            + (f": {alert.message}" if alert.message else ".")
+                        ),
+                        ci=alert.ci,
+                        service_id=group.service_id if group is not None else None,
+                        alert=alert,
+                        alert_count=count,
+                        first_seen_at=alert.first_seen_at,
+                        last_seen_at=alert.last_seen_at,
+                    )
+            except IntegrityError:
+                candidate = ProblemCandidate.objects.select_for_update().get(key=key)
+            else:
+                attach_alert_incident(candidate)
+                return candidate
+        if candidate.status == CandidateStatus.PROPOSED and count > candidate.alert_count:
+            ProblemCandidate.objects.filter(pk=candidate.pk).update(
+                alert_count=count, last_seen_at=alert.last_seen_at
+            )
+            candidate.alert_count = count
+        if candidate.status == CandidateStatus.PROPOSED:
+            attach_alert_incident(candidate)
     return candidate
 
 
-def _attach_later(candidate_id: int) -> None:
-    try:
-        attach_alert_incident(ProblemCandidate.objects.filter(pk=candidate_id).first())
-    except Exception:  # noqa: BLE001 - after the events' commit; accepting the candidate attaches it too
-        logger.exception("Could not attach the alert's incident to candidate %s", candidate_id)
+def alert_key(source_id: int, dedup_key: str) -> str:
+    """The candidate key of an alert: one per source and dedup key (a reopened alert is the same)."""
+    return f"alert:{source_id}:{dedup_key}"[:200]
+
+
+def sweep_repeated_alerts(*, now: datetime.datetime | None = None, limit: int = 500) -> int:
+    """Propose the candidates of repeated alerts whose task never ran (the broker was down when the
+    event batch committed, or the task failed for good): alerts seen in the last
+    ``PROBLEMS_ALERT_SWEEP_DAYS`` (7) whose count reached ``EVENTS_REPEAT_THRESHOLD`` and whose key
+    has no candidate (a dismissed one counts: dismissal is for good). Run before every digest.
+    Returns how many it proposed (at most ``limit`` a run; the next run goes on)."""
+    from django.db.models import CharField, Exists, OuterRef, Value
+    from django.db.models.functions import Cast, Concat, Left
+
+    from events import conf as events_conf
+    from events.models import Alert
+
+    now = now or timezone.now()
+    since = now - datetime.timedelta(days=_setting("PROBLEMS_ALERT_SWEEP_DAYS", 7))
+    missed = list(
+        Alert.objects.filter(count__gte=events_conf.repeat_threshold(), last_seen_at__gte=since)
+        .annotate(
+            candidate_key=Left(
+                Concat(Value("alert:"), Cast("source_id", CharField()), Value(":"), "dedup_key"), 200
+            )
+        )
+        .exclude(Exists(ProblemCandidate.objects.filter(key=OuterRef("candidate_key"))))
+        .order_by("id")
+        .values_list("id", "count")[:limit]
+    )
+    proposed = 0
+    for alert_id, count in missed:
+        try:
+            candidate_from_alert(alert_id=alert_id, count=count)
+            proposed += 1
+        except Exception:  # noqa: BLE001 - one bad alert never stops the sweep
+            logger.exception("Could not propose a problem for alert %s", alert_id)
+    if missed:
+        logger.info("Swept %d repeated alerts whose candidate task never ran", proposed)
+    return proposed
 
 
 def candidate_from_review(review) -> ProblemCandidate | None:
@@ -415,7 +502,6 @@ def candidate_from_review(review) -> ProblemCandidate | None:
     related = [incident.pk, *incident.children.values_list("pk", flat=True)]
     candidate.incidents.set(related)
     ProblemCandidate.objects.filter(pk=candidate.pk).update(incident_count=len(related))
-    _tell_managers(candidate)
     return candidate
 
 

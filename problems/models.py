@@ -534,6 +534,8 @@ class ProblemCandidate(Record):
     )
     decided_at = models.DateTimeField(null=True, blank=True, editable=False)
     dismiss_reason = models.CharField(max_length=500, blank=True, editable=False)
+    # When the problem managers' digest listed it (``detection.send_candidate_digest``); null: not yet.
+    announced_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     objects = RecordQuerySet.as_manager()
 
@@ -541,6 +543,9 @@ class ProblemCandidate(Record):
         ordering = ["-incident_count", "-id"]
         indexes = [
             models.Index(fields=["status", "-incident_count", "-id"], name="candidate_status_idx"),
+            models.Index(
+                fields=["id"], condition=Q(announced_at__isnull=True), name="candidate_unannounced_idx"
+            ),
         ]
 
     def __str__(self) -> str:

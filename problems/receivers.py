@@ -2,14 +2,18 @@
 
 * ``incidents.signals.incident_changed``: a resolved or reopened incident records how well the
   known-error workarounds applied to it worked;
-* ``events.signals.alert_repeated``: a repeated alert proposes a problem candidate;
+* ``events.signals.alert_repeated``: a repeated alert proposes a problem candidate, in a Celery task
+  (``problems.tasks.candidate_from_alert``) sent once the event batch commits: the batch itself does
+  no more than register an on-commit callback;
 * ``post_save`` of a post-incident review that asks for a problem proposes one (source: major incident).
 
-All run inside the sender's transaction, so what they write commits or rolls back with it.
+The first and the last run inside the sender's transaction, so what they write commits or rolls back
+with it.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 
 from django.db import transaction
@@ -29,14 +33,20 @@ def _incident_changed(sender, incident, actor, fields, **kwargs) -> None:
 
 
 def _alert_repeated(sender, alert_id, count, **kwargs) -> None:
-    from problems.detection import candidate_from_alert
+    # Inside event processing: nothing here but the callback; the task does the work after commit
+    # (and nothing is sent if the batch rolls back).
+    transaction.on_commit(functools.partial(enqueue_alert_candidate, alert_id, count))
 
-    # Inside event processing: a failure here must never roll back (and so delay) the events.
+
+def enqueue_alert_candidate(alert_id: int, count: int) -> None:
+    """Send the candidate task (after the event batch committed). A broker that is down loses nothing:
+    the digest task's sweep (``detection.sweep_repeated_alerts``) proposes it within a period."""
+    from problems.tasks import candidate_from_alert
+
     try:
-        with transaction.atomic():
-            candidate_from_alert(alert_id=alert_id, count=count)
-    except Exception:  # noqa: BLE001 - logged; the next repetition of the alert tries again
-        logger.exception("Could not propose a problem for alert %s", alert_id)
+        candidate_from_alert.delay(alert_id, count)
+    except Exception:  # noqa: BLE001 - never raise into the committing event batch
+        logger.warning("Broker unavailable: the candidate of alert %s waits for the digest's sweep", alert_id)
 
 
 def _review_saved(sender, instance, **kwargs) -> None:

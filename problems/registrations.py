@@ -125,5 +125,7 @@ def register() -> None:
     registry.add_notification_kind(
         "problems.reassessment_due", "A known error you own is due for re-assessment"
     )
-    registry.add_notification_kind("problems.candidate", "A problem was proposed from recurring incidents")
+    registry.add_notification_kind(
+        "problems.candidate", "Problems were proposed (one digest per period of the new candidates)"
+    )
     registry.add_demo_loader(500, "problems", _load_demo)

@@ -7,7 +7,6 @@ import pytest
 from django.utils import timezone
 
 from configuration.models import CIClass
-from events.signals import alert_repeated
 from itsm import roles
 from itsm.models import Notification
 from problems import detection, tasks
@@ -112,37 +111,15 @@ def test_same_category_and_ci_class_rule(agent):
     assert candidate.category == category and candidate.ci_class == printer
 
 
-def test_managers_are_told_of_a_new_candidate_once(history, manager):
+def test_managers_are_told_of_a_new_candidate_once_in_the_digest(history, manager):
     detection.detect_recurring()
     detection.detect_recurring()
-    assert Notification.objects.filter(recipient=manager, kind="problems.candidate").count() == 1
-
-
-def test_repeated_alert_proposes_one_candidate(agent):
-    from events.models import Alert, EventSource
-
-    source = EventSource.objects.create(name="prom", token_hash="x" * 64, token_prefix="x")
-    ci = CIFactory(name="db-01")
-    now = timezone.now()
-    alert = Alert.objects.create(
-        source=source,
-        dedup_key="db-01|disk",
-        resource="db-01",
-        check_name="disk_full",
-        ci=ci,
-        severity="major",
-        classification="exception",
-        first_seen_at=now,
-        last_seen_at=now,
-        count=10,
-    )
-    alert_repeated.send(sender=Alert, alert_id=alert.pk, count=10)
-    alert_repeated.send(sender=Alert, alert_id=alert.pk, count=12)
-    candidate = ProblemCandidate.objects.get()
-    assert candidate.rule == "events" and candidate.alert == alert and candidate.alert_count == 12
-    assert "disk_full" in candidate.title and candidate.ci == ci
-    problem = detection.candidate_accept(candidate=candidate, actor=UserFactory(roles=[roles.MANAGER]))
-    assert problem.source == "event_repetition"
+    assert not Notification.objects.filter(recipient=manager).exists()  # detection tells nobody itself
+    assert tasks.candidate_digest.apply().get() == 1
+    detection.detect_recurring()
+    assert tasks.candidate_digest.apply().get() == 0
+    told = Notification.objects.get(recipient=manager, kind="problems.candidate")
+    assert told.subject == "1 new proposed problem to accept or dismiss" and "mail-01" in told.body
 
 
 def test_reassessment_task_runs_twice_and_tells_once(agent):
@@ -161,43 +138,6 @@ def test_security_incidents_never_feed_a_candidate(agent):
         make_incident(security, short_description=text, cis=[ci], is_security=True)
     assert detection.detect_recurring().examined == 0
     assert not ProblemCandidate.objects.exists()
-
-
-def test_a_failing_candidate_never_breaks_event_processing(monkeypatch):
-    from events.models import Alert
-
-    def broken(**kwargs):
-        raise RuntimeError("boom")
-
-    monkeypatch.setattr(detection, "candidate_from_alert", broken)
-    alert_repeated.send(sender=Alert, alert_id=1, count=10)  # logged, not raised
-    assert not ProblemCandidate.objects.exists()
-
-
-def test_repeated_events_through_the_pipeline_propose_a_problem_with_the_incident(
-    settings, django_capture_on_commit_callbacks
-):
-    """Ten occurrences of one alert posted to the events API and processed: the alert group's incident
-    is attached to the proposed problem."""
-    from rest_framework.test import APIClient
-
-    from events import services as event_services
-    from tests.events.factories import at, event, make_source
-
-    settings.EVENTS_REPEAT_THRESHOLD = 10
-    CIFactory(name="web-01", identifiers={"hostname": "web-01"})
-    _, token = make_source()
-    api = APIClient()
-    api.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
-    payload = {"events": [event(occurred_at=at(minute)) for minute in range(10)]}
-    assert api.post("/api/v1/events/", payload, format="json").status_code == 202
-    # The signal comes during deduplication, before correlation opens the incident: it is attached
-    # once the batch is committed.
-    with django_capture_on_commit_callbacks(execute=True):
-        event_services.process_batch()
-    candidate = ProblemCandidate.objects.get()
-    assert candidate.rule == "events" and candidate.alert_count == 10
-    assert candidate.incidents.count() == 1 and candidate.ci.name == "web-01"
 
 
 def test_a_review_asking_for_a_problem_proposes_one_once(agent, manager):
