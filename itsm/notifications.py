@@ -19,7 +19,9 @@ from django.db import models, transaction
 from django.template.loader import select_template
 from django.utils import timezone
 
+from itsm import roles
 from itsm.models import Notification, NotificationPreference
+from itsm.registry import registry
 
 DELIVERY_BATCH = 200
 logger = logging.getLogger(__name__)
@@ -88,13 +90,17 @@ def _rows(message: Message) -> list[Notification]:
     if record is not None and not url and hasattr(record, "get_absolute_url"):
         url = record.get_absolute_url()
     people = sorted({person.pk for person in message.recipients if person is not None and person.is_active})
+    # People without a staff role follow the record where an app registered a page for them (the
+    # portal's ticket page), not on the agents' page: one query for who among them is staff.
+    end_user_url = registry.end_user_url(record) if record is not None and not message.url else ""
+    staff = roles.staff_ids(people) if end_user_url and people else set()
     return [
         Notification(
             recipient_id=pk,
             kind=message.kind[:50],
             subject=message.subject[:200],
             body=message.body,
-            url=url[:500],
+            url=(url if not end_user_url or pk in staff else end_user_url)[:500],
             content_type=content_type,
             object_id=record.pk if record is not None else None,
             key=message.key[:200],

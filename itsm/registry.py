@@ -91,6 +91,12 @@ class Registry:
     demo_loaders: list[tuple[int, str, Callable[[], str]]] = field(default_factory=list)
     # (role, username, password) of the demo sign-ins, printed by `make run`.
     demo_accounts: list[tuple[str, str, str]] = field(default_factory=list)
+    # role -> URL name of the page that role lands on instead of the kernel's home page
+    # (the portal registers the end users' home this way; the kernel names no practice app).
+    role_homes: dict[str, str] = field(default_factory=dict)
+    # "app_label.modelname" -> record -> URL where people without a staff role follow that record
+    # (the portal's ticket page for an incident); notifications link there for them.
+    end_user_urls: dict[str, Callable[[Any], str]] = field(default_factory=dict)
 
     def add_menu(self, item: MenuItem) -> None:
         if item not in self.menu:
@@ -134,6 +140,19 @@ class Registry:
 
     def add_notification_kind(self, kind: str, label: str) -> None:
         self.notification_kinds.setdefault(kind, label)
+
+    def add_role_home(self, role: str, url_name: str) -> None:
+        """Users whose primary role is ``role`` land on ``url_name`` when they open ``/``."""
+        self.role_homes.setdefault(role, url_name)
+
+    def add_end_user_url(self, model_label: str, url: Callable[[Any], str]) -> None:
+        """Where people without a staff role follow records of ``model_label`` (e.g. the portal)."""
+        self.end_user_urls.setdefault(model_label, url)
+
+    def end_user_url(self, record: models.Model) -> str:
+        """The end users' URL of ``record``, or "" when no app registered one for its type."""
+        url = self.end_user_urls.get(record._meta.label_lower)
+        return url(record) if url is not None else ""
 
     def add_demo_loader(self, order: int, name: str, loader: Callable[[], str]) -> None:
         """``loader`` creates demo data idempotently and returns a one-line summary."""

@@ -60,3 +60,19 @@ def primary_role(user) -> str | None:
         if role in held:
             return role
     return None
+
+
+def staff_ids(user_ids) -> set[int]:
+    """Which of ``user_ids`` hold a staff role (or are superusers): one query."""
+    from django.contrib.auth import get_user_model
+    from django.db.models import Q
+
+    ids = list(user_ids)
+    if not ids:
+        return set()
+    rows = (
+        get_user_model()
+        .objects.filter(Q(groups__name__in=STAFF_ROLES) | Q(is_superuser=True), pk__in=ids)
+        .values_list("pk", flat=True)
+    )
+    return set(rows)

@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "problems",
     "knowledge",
     "dashboards",
+    "portal",
 ]
 
 MIDDLEWARE = [
@@ -288,6 +289,12 @@ WHITENOISE_USE_FINDERS = DEBUG
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
 # Attachments are never served from MEDIA_URL: only through the permission-checked download view.
 MEDIA_URL = "/media-not-served/"
+# Self-help portal: how many incidents and comments one person may send through the portal (pages
+# and its API) per hour; 0 turns a limit off. Over it: 429 with a message (portal/ratelimit.py).
+PORTAL_RATE_LIMITS = {
+    "incident": (int(os.environ.get("PORTAL_INCIDENTS_PER_HOUR", "10")), 3600),
+    "comment": (int(os.environ.get("PORTAL_COMMENTS_PER_HOUR", "30")), 3600),
+}
 ATTACHMENT_MAX_BYTES = int(os.environ.get("ATTACHMENT_MAX_BYTES", str(10 * 1024 * 1024)))
 ATTACHMENT_ALLOWED_EXTENSIONS = env_list(
     "ATTACHMENT_ALLOWED_EXTENSIONS",

@@ -19,6 +19,7 @@ from incidents.models import (
     PostIncidentReview,
     PriorityMatrixEntry,
     RoutingRule,
+    SatisfactionResponse,
     SavedView,
     SwarmMember,
 )
@@ -565,6 +566,21 @@ class CommentSerializer(StrictFieldsMixin, serializers.Serializer):
 
     def structured(self) -> dict[str, str]:
         return {name: self.validated_data[name] for name in UPDATE_FIELDS if name in self.validated_data}
+
+
+class SatisfactionSerializer(serializers.ModelSerializer):
+    """The caller's rating of one resolution (1 very dissatisfied - 5 very satisfied)."""
+
+    class Meta:
+        model = SatisfactionResponse
+        fields = ["id", "incident", "resolved_at", "rating", "comment", "created_at"]
+        read_only_fields = fields
+
+
+class SatisfactionSubmitSerializer(StrictFieldsMixin, serializers.Serializer):
+    # Range and type are the service's rule (one message for the UI and the API).
+    rating = serializers.IntegerField(help_text="1 (very dissatisfied) to 5 (very satisfied).")
+    comment = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
 
 
 class ReviewSerializer(serializers.ModelSerializer):

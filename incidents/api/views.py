@@ -19,6 +19,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, mixins, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
 from incidents import queries, services
@@ -33,6 +34,7 @@ from incidents.models import (
     PostIncidentReview,
     PriorityMatrixEntry,
     RoutingRule,
+    SatisfactionResponse,
     SavedView,
     SwarmMember,
 )
@@ -371,6 +373,46 @@ class IncidentViewSet(RecordViewSet):
         incident = self.get_object()
         result = _service_call(lambda: services.incident_confirm(incident=incident, actor=request.user))
         return self._respond(result)
+
+    @extend_schema(methods=["get"], responses=serializers.SatisfactionSerializer(many=True), filters=False)
+    @extend_schema(
+        methods=["post"],
+        request=serializers.SatisfactionSubmitSerializer,
+        responses={
+            201: serializers.SatisfactionSerializer,
+            400: ERROR,
+            403: ERROR,
+            404: ERROR,
+            409: CONFLICT,
+        },
+        filters=False,
+    )
+    @action(
+        detail=True,
+        methods=["get", "post"],
+        filter_backends=[],
+        pagination_class=None,
+        # The caller rates their own incident, and callers are mostly end users: this action is
+        # open to anyone signed in; the incident is still read through visible_to (404 otherwise)
+        # and the service lets only its caller answer (403).
+        permission_classes=[IsAuthenticated],
+    )
+    def satisfaction(self, request, pk=None):
+        """GET: the answers about this incident's resolutions that you may see (staff: all; the caller:
+        their own). POST: the caller rates the latest resolution, 1-5 with an optional comment; once
+        per resolution (409 the second time); 409 too while it is not resolved."""
+        incident = self.get_object()
+        if request.method == "GET":
+            rows = SatisfactionResponse.objects.visible_to(request.user).filter(incident=incident)
+            return Response(serializers.SatisfactionSerializer(rows, many=True).data)
+        payload = serializers.SatisfactionSubmitSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        answer = _service_call(
+            lambda: services.satisfaction_submit(
+                incident=incident, actor=request.user, **payload.validated_data
+            )
+        )
+        return Response(serializers.SatisfactionSerializer(answer).data, status=status.HTTP_201_CREATED)
 
     # -- links between incidents ----------------------------------------------------------------
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, JsonResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from drf_spectacular.types import OpenApiTypes
@@ -15,6 +15,7 @@ from rest_framework.permissions import IsAuthenticated
 
 from itsm import health, queries, roles
 from itsm.models import ChangeRecord
+from itsm.registry import registry
 from itsm.search import global_search
 
 
@@ -26,6 +27,8 @@ def home(request):
     context = {"role": role, "role_label": roles.ROLE_LABELS.get(role, "No role")}
     if role is None:
         return render(request, "itsm/home_norole.html", context)
+    if role in registry.role_homes:  # e.g. end users land on the self-help portal
+        return redirect(registry.role_homes[role])
     if role == roles.END_USER:
         return render(request, "itsm/home_end_user.html", {**context, **_end_user_context(user)})
     context.update(_staff_context(user))
@@ -63,8 +66,6 @@ def _end_user_context(user) -> dict:
 
 def _record_counts() -> list[tuple[str, int]]:
     """Row counts of the record types registered for search (the kernel names no practice app)."""
-    from itsm.registry import registry
-
     return [(provider.label, provider.model._default_manager.count()) for provider in registry.search]
 
 

@@ -40,10 +40,20 @@ def test_admin_home_shows_health_and_counts(client_as, admin_user):
     assert response.context["health"]["database"]["ok"] is True
 
 
-def test_end_user_home_shows_their_details(client_as, end_user):
+def test_end_user_home_shows_their_details(client_as, end_user, monkeypatch):
+    from itsm.registry import registry
+
+    # Without an app registering the end users' home (the portal does), the kernel's page.
+    monkeypatch.setattr(registry, "role_homes", {})
     response = client_as(end_user).get("/")
     assert b"Your details" in response.content
     assert b"Users" not in response.content  # no staff navigation
+
+
+def test_a_registered_role_home_is_where_that_role_lands(client_as, end_user, agent):
+    response = client_as(end_user).get("/")
+    assert response.status_code == 302 and response.url == "/portal/"
+    assert client_as(agent).get("/").status_code == 200
 
 
 def test_user_without_role_is_told_so(client_as):
