@@ -41,7 +41,8 @@ Measured (every statement of the bench processes, gunicorn's included, capped at
 
 Environment: ``BENCH_INCIDENTS_SCALE`` (default 1.0; 0.02 for a quick check),
 ``BENCH_INCIDENTS_RESEED=1``, ``BENCH_INCIDENTS_CONCURRENCIES`` (default ``1,8``),
-``BENCH_INCIDENTS_BATCH_SIZE`` (default 50).
+``BENCH_INCIDENTS_BATCH_SIZE`` (default 50), ``BENCH_INCIDENTS_ONLY`` (the HTTP parts to run, of
+``lists,suggest,create``; default all).
 """
 
 from __future__ import annotations
@@ -79,6 +80,8 @@ LIST_REQUESTS, LIST_SECONDS, WARMUP = 600, 15.0, 16
 CONCURRENCIES = tuple(int(n) for n in os.environ.get("BENCH_INCIDENTS_CONCURRENCIES", "1,8").split(","))
 DEEP_PAGES = 40
 CREATES, CREATE_SECONDS, CREATE_CONCURRENCY = 10_000, 120.0, 8
+# The parts over HTTP to run (BENCH_INCIDENTS_ONLY=lists,suggest,create; default all).
+ONLY = set(filter(None, os.environ.get("BENCH_INCIDENTS_ONLY", "lists,suggest,create").split(",")))
 # POST /api/v1/incidents/batch/: CREATES incidents in batches of BATCH_CREATE_SIZE.
 BATCH_CREATE_SIZE = int(os.environ.get("BENCH_INCIDENTS_BATCH_SIZE", "50"))
 SUGGEST_TEXTS, SUGGEST_REQUESTS, SUGGEST_SECONDS = 200, 400, 20.0
@@ -1096,6 +1099,18 @@ def _created_in_database(agent_id: int) -> int:
 
 def run(port: int, seeded: dict) -> list[dict]:
     results = [_bulk_result(seeded), seeded["in_process"]["suggest"]]
+    if "lists" in ONLY:
+        results += _lists(port, seeded)
+    token = {"Authorization": f"Token {seeded['token']}", "Accept": "application/json"}
+    if "suggest" in ONLY:
+        results += _suggestions(port, token)
+    if "create" in ONLY:
+        results += _create_phases(port, token, seeded)
+    return results
+
+
+def _lists(port: int, seeded: dict) -> list[dict]:
+    results = []
     token = {"Authorization": f"Token {seeded['token']}", "Accept": "application/json"}
     session = {"Cookie": login(port, AGENT, AGENT_PASSWORD), "Accept": "text/html"}
     for name, tab, filters in _queue_paths(seeded):
@@ -1124,6 +1139,11 @@ def run(port: int, seeded: dict) -> list[dict]:
                         port, deep, headers, concurrency, LIST_REQUESTS, LIST_SECONDS, warmup
                     )
                     results.append({"name": f"{label}_deep", "path": first, "pages": len(deep), **figures})
+    return results
+
+
+def _suggestions(port: int, token: dict[str, str]) -> list[dict]:
+    results = []
     suggest_paths = [f"{API}suggest/?{urlencode({'text': text})}" for text in _suggest_texts()]
     status, body = probe(port, suggest_paths[0], token, timeout=60)
     if status == 200:
@@ -1133,6 +1153,11 @@ def run(port: int, seeded: dict) -> list[dict]:
             results.append({"name": "api_suggest", "path": f"{API}suggest/?text=...", **figures})
     else:
         results.append(_unavailable("api_suggest", f"{API}suggest/", status, body))
+    return results
+
+
+def _create_phases(port: int, token: dict[str, str], seeded: dict) -> list[dict]:
+    results = []
     status, body = probe(port, f"{API}?page_size=1", token, timeout=60)
     if status == 200:
         for batch in (1, BATCH_CREATE_SIZE):
