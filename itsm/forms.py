@@ -70,11 +70,44 @@ def _attrs(attrs: dict) -> str:
     )
 
 
+# Django's widgets whose template is only ``{% include "django/forms/widgets/input.html" %}``.
+INPUT_TEMPLATES = frozenset(
+    f"django/forms/widgets/{name}.html"
+    for name in (
+        "checkbox",
+        "color",
+        "date",
+        "datetime",
+        "email",
+        "hidden",
+        "number",
+        "password",
+        "search",
+        "tel",
+        "text",
+        "time",
+        "url",
+    )
+)
+
+
+def render_input(widget: dict) -> str:
+    """The HTML of Django's ``input.html`` (text, number, date, checkbox, hidden...), built in Python:
+    a queue page has a few dozen inputs, ~0.3 ms each through the template engine."""
+    value = widget["value"]
+    shown = "" if value is None else f' value="{escape(str(value))}"'
+    return mark_safe(  # noqa: S308 - every value is escaped
+        f'<input type="{esc(widget["type"])}" name="{esc(widget["name"])}"{shown}{_attrs(widget["attrs"])}>'
+    )
+
+
 class FormRenderer(DjangoTemplates):
-    """Django's default form renderer, with selects rendered by ``render_select`` (settings:
-    ``FORM_RENDERER``)."""
+    """Django's default form renderer, with selects and inputs rendered in Python by
+    ``render_select`` and ``render_input``, markup unchanged (settings: ``FORM_RENDERER``)."""
 
     def render(self, template_name, context, request=None):
         if template_name == SELECT_TEMPLATE:
             return render_select(context["widget"])
+        if template_name in INPUT_TEMPLATES:
+            return render_input(context["widget"])
         return super().render(template_name, context, request)

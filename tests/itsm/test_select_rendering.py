@@ -1,4 +1,5 @@
-"""Selects are rendered in Python (``itsm.forms.FormRenderer``); the markup must be Django's own."""
+"""Selects and inputs are rendered in Python (``itsm.forms.FormRenderer``); the markup must be
+Django's own."""
 
 import pytest
 from django import forms
@@ -22,15 +23,54 @@ class Sample(forms.Form):
     maybe = forms.NullBooleanField()
     number = forms.TypedChoiceField(choices=[(1, "One"), (2, "Two")], coerce=int, initial=2)
     safe = forms.ChoiceField(choices=[("a&b", mark_safe("<b>bold</b> &amp; safe")), ("c", "<i>plain</i>")])
+    text = forms.CharField(
+        initial='Say "hi" & <go>', widget=forms.TextInput(attrs={"placeholder": "a<b", "required": True})
+    )
+    empty = forms.CharField(required=False, widget=forms.TextInput(attrs={"autofocus": False}))
+    count = forms.IntegerField(initial=3, min_value=1)
+    day = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}), required=False)
+    mail = forms.EmailField(required=False)
+    secret = forms.CharField(widget=forms.HiddenInput, initial="x&y")
+    agree = forms.BooleanField(initial=True, required=False)
+    nope = forms.BooleanField(required=False, widget=forms.CheckboxInput(attrs={"class": "form-check-input"}))
 
 
-@pytest.mark.parametrize("name", ["plain", "several", "maybe", "number", "safe"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "plain",
+        "several",
+        "maybe",
+        "number",
+        "safe",
+        "text",
+        "empty",
+        "count",
+        "day",
+        "mail",
+        "secret",
+        "agree",
+        "nope",
+    ],
+)
 def test_same_markup_as_django_templates(name):
     assert str(Sample(renderer=FormRenderer())[name]) == str(Sample(renderer=DjangoTemplates())[name])
 
 
 def test_bound_values_and_errors_render_alike():
-    data = {"plain": "x", "several": ["2"], "maybe": "true", "number": "9", "safe": "c"}
+    data = {
+        "plain": "x",
+        "several": ["2"],
+        "maybe": "true",
+        "number": "9",
+        "safe": "c",
+        "text": "<script>",
+        "count": "many",
+        "day": "2026-02-30",
+        "mail": 'a"b',
+        "secret": "1",
+        "agree": "on",
+    }
     fast, slow = Sample(data, renderer=FormRenderer()), Sample(data, renderer=DjangoTemplates())
     assert not fast.is_valid() and not slow.is_valid()
     for name in Sample.base_fields:
