@@ -6,12 +6,14 @@ template's, kept identical (tests/incidents/test_views.py compares the two)."""
 from functools import lru_cache
 
 from django import template
-from django.template.defaultfilters import timesince_filter, timeuntil_filter, truncatechars
+from django.template.defaultfilters import truncatechars
 from django.utils import timezone, translation
 from django.utils.formats import localize
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
+from django.utils.timesince import timesince, timeuntil
 from django.utils.timezone import template_localtime
+from django.utils.translation import ngettext
 
 from incidents.templatetags.incident_badges import priority_badge, status_badge
 
@@ -30,12 +32,48 @@ def _formatted(value, zone: str, language: str) -> str:
     return localize(template_localtime(value))
 
 
+class _Unit:
+    """A unit of ``timesince`` with Django's own message ids, translated once per language and
+    number: Django's lazy strings translate again on every use, which made "3 hours ago" half of a
+    row's cost. Same text, same plural rules (``ngettext``)."""
+
+    def __init__(self, singular: str, plural: str):
+        self.singular, self.plural, self.known = singular, plural, {}
+
+    def __mod__(self, values: dict) -> str:
+        key = (translation.get_language(), values["num"])
+        text = self.known.get(key)
+        if text is None:
+            text = self.known[key] = ngettext(self.singular, self.plural, values["num"]) % values
+        return text
+
+
+_UNITS = {
+    "year": _Unit("%(num)d year", "%(num)d years"),
+    "month": _Unit("%(num)d month", "%(num)d months"),
+    "week": _Unit("%(num)d week", "%(num)d weeks"),
+    "day": _Unit("%(num)d day", "%(num)d days"),
+    "hour": _Unit("%(num)d hour", "%(num)d hours"),
+    "minute": _Unit("%(num)d minute", "%(num)d minutes"),
+}
+
+
+def _since(value) -> str:
+    """``{{ value|timesince }}``."""
+    return timesince(value, time_strings=_UNITS) if value else ""
+
+
+def _until(value) -> str:
+    """``{{ value|timeuntil }}``."""
+    return timeuntil(value, time_strings=_UNITS) if value else ""
+
+
 def _ago(value) -> str:
     return format_html(
         '<time datetime="{}" title="{}">{} ago</time>',
         template_localtime(value).isoformat(),
         _local(value),
-        timesince_filter(value),
+        _since(value),
     )
 
 
@@ -45,20 +83,20 @@ def _due(incident) -> str:
         cell = format_html(
             '<span class="badge text-bg-danger" title="Resolution due {}">overdue {}</span>',
             _local(due),
-            timesince_filter(due),
+            _since(due),
         )
     elif risk == "soon":
         cell = format_html(
             '<span class="badge text-bg-warning" title="Resolution due {}">in {}</span>',
             _local(due),
-            timeuntil_filter(due),
+            _until(due),
         )
     elif risk == "ok":
         cell = format_html(
             '<time datetime="{}" title="{}">in {}</time>',
             template_localtime(due).isoformat(),
             _local(due),
-            timeuntil_filter(due),
+            _until(due),
         )
     elif risk == "paused":
         cell = mark_safe('<span class="text-body-secondary">paused</span>')  # noqa: S308 - a constant
