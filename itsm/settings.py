@@ -192,6 +192,8 @@ SLA_SWEEP_SECONDS = float(os.environ.get("SLA_SWEEP_SECONDS", "15"))
 # Problem managers get one digest of the problems proposed in each period (problems.tasks.candidate_digest,
 # which first sweeps repeated alerts whose candidate task never ran).
 PROBLEMS_CANDIDATE_DIGEST_MINUTES = float(os.environ.get("PROBLEMS_CANDIDATE_DIGEST_MINUTES", "60"))
+# How often the trend page's weekly rollup of complete weeks is rebuilt (problems.tasks.refresh_trends).
+PROBLEMS_TRENDS_REFRESH_MINUTES = float(os.environ.get("PROBLEMS_TRENDS_REFRESH_MINUTES", "60"))
 CELERY_BEAT_SCHEDULE = {
     "kernel-heartbeat": {"task": "itsm.tasks.beat_heartbeat", "schedule": 30.0},
     "kernel-deliver-notifications": {"task": "itsm.tasks.deliver_notifications", "schedule": 60.0},
@@ -205,6 +207,10 @@ CELERY_BEAT_SCHEDULE = {
     "problems-candidate-digest": {
         "task": "problems.tasks.candidate_digest",
         "schedule": PROBLEMS_CANDIDATE_DIGEST_MINUTES * 60,
+    },
+    "problems-refresh-trends": {
+        "task": "problems.tasks.refresh_trends",
+        "schedule": PROBLEMS_TRENDS_REFRESH_MINUTES * 60,
     },
     "knowledge-reviews-due": {"task": "knowledge.tasks.reviews_due", "schedule": 3600.0},
     "dashboards-refresh-facts": {

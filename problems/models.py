@@ -592,3 +592,30 @@ class Improvement(NumberedRecord):
 
     def get_absolute_url(self) -> str:
         return reverse("problems:improvements") + f"#improvement-{self.pk}"
+
+
+class IncidentWeekCount(models.Model):
+    """A weekly rollup of incident counts for the trend page (``trends.refresh_rollup``, beat): the
+    page reads the incidents created before ``refreshed_at`` from here, those created since live.
+
+    One row per week and dimension key, split by ``is_security`` (staff outside the security team
+    must not count others' security incidents) and ``unlinked`` (not linked to any problem when the
+    rollup was made). ``dimension``: ``all`` (no key), ``ci``, ``category``, ``service`` (``key_a``)
+    and ``pair`` (unlinked incidents by category ``key_a``, subcategory ``key_b`` and service
+    ``key_c``); a ``week`` row (n = 0) marks each week the rollup covers."""
+
+    week = models.DateField()
+    dimension = models.CharField(max_length=10)
+    key_a = models.BigIntegerField(null=True)
+    key_b = models.BigIntegerField(null=True)
+    key_c = models.BigIntegerField(null=True)
+    is_security = models.BooleanField(default=False)
+    unlinked = models.BooleanField(default=True)
+    n = models.PositiveIntegerField()
+    refreshed_at = models.DateTimeField(help_text="The rollup counts the incidents created before this.")
+
+    class Meta:
+        indexes = [models.Index(fields=["week", "dimension"], name="incident_week_count_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.week} {self.dimension} {self.key_a}: {self.n}"

@@ -262,6 +262,7 @@ CATEGORY_WEIGHT = 0.08
 MIN_SCORE = 0.18
 TEXT_CANDIDATES = 40
 TEXT_POOL = 2000
+SCOPE_CANDIDATES = 100
 
 
 def typed_words(text: str) -> dict[str, str]:
@@ -361,17 +362,27 @@ def match_known_errors(
         )
     scope = [pk for pk in [*ci_ids, service_id] if pk]
     if scope:
+        # Two semi-joins on the link tables' indexes; an OR across two joins of the M2M (with
+        # DISTINCT) was a third of the time with 10,000 known errors (bench/problems.py).
+        on_ci = KnownError.cis.through.objects.filter(configurationitem_id__in=scope).values("knownerror_id")
+        on_service = KnownError.services.through.objects.filter(configurationitem_id__in=scope).values(
+            "knownerror_id"
+        )
         ids.update(
-            visible.filter(Q(cis__in=scope) | Q(services__in=scope))
-            .values_list("id", flat=True)
-            .distinct()[:100]
+            visible.filter(Q(pk__in=on_ci) | Q(pk__in=on_service))
+            .order_by("-id")
+            .values_list("id", flat=True)[:SCOPE_CANDIDATES]
         )
     if not ids:
         return []
     rows = KnownError.objects.filter(pk__in=ids).select_related("category")
     if query is not None:
         rows = rows.annotate(rank=SearchRank(F("search_vector"), query))
-    candidates = list(rows.prefetch_related("cis", "services"))
+    candidates = list(rows)
+    # The faulty CIs and services of the candidates, names only, in two queries (a prefetch built a
+    # queryset per known error: ~60 ms for 140 candidates).
+    faulty_cis = _linked_names(KnownError.cis.through, ids)
+    affected_services = _linked_names(KnownError.services.through, ids)
     vectors = _vector_words([ke.pk for ke in candidates])
     workarounds = {}
     for workaround in Workaround.objects.filter(known_error_id__in=ids, is_active=True).order_by("id"):
@@ -388,16 +399,15 @@ def match_known_errors(
         if shared:
             said = ", ".join(typed[word] for word in shared[:8])
             reasons.append(f"{len(shared)} of {len(query_words)} words: {said}")
-        ke_cis = {ci.pk: ci for ci in ke.cis.all()}
-        ke_services = {ci.pk: ci for ci in ke.services.all()}
+        ke_cis = faulty_cis.get(ke.pk, {})
+        ke_services = affected_services.get(ke.pk, {})
         common = [ke_cis[pk] for pk in ci_ids if pk in ke_cis]
         if common:
             score += CI_WEIGHT
-            reasons.append("faulty CI " + ", ".join(ci.name for ci in common[:3]))
+            reasons.append("faulty CI " + ", ".join(common[:3]))
         if service_id and (service_id in ke_services or service_id in ke_cis):
             score += SERVICE_WEIGHT
-            service = ke_services.get(service_id) or ke_cis.get(service_id)
-            reasons.append(f"same service {service.name}")
+            reasons.append(f"same service {ke_services.get(service_id) or ke_cis.get(service_id)}")
         if category_id and ke.category_id == category_id:
             score += CATEGORY_WEIGHT
             reasons.append(f"same category {ke.category.name}")
@@ -414,6 +424,17 @@ def match_known_errors(
         )
     found.sort(key=lambda match: (-match.score, -match.known_error.pk))
     return found[:limit]
+
+
+def _linked_names(through, ids) -> dict[int, dict[int, str]]:
+    """``{known error id: {CI id: CI name}}`` through a link table of known errors and CIs."""
+    found: dict[int, dict[int, str]] = defaultdict(dict)
+    rows = through.objects.filter(knownerror_id__in=list(ids)).values_list(
+        "knownerror_id", "configurationitem_id", "configurationitem__name"
+    )
+    for known_error_id, ci_id, name in rows:
+        found[known_error_id][ci_id] = name
+    return found
 
 
 def _vector_words(ids: list[int]) -> dict[int, frozenset[str]]:

@@ -45,3 +45,11 @@ def candidate_digest() -> int:
 
     sweep_repeated_alerts()
     return send_candidate_digest()
+
+
+@shared_task(ignore_result=True)
+def refresh_trends() -> dict:
+    """Beat, every ``PROBLEMS_TRENDS_REFRESH_MINUTES``: rebuild the trend page's weekly rollup."""
+    from problems.trends import refresh_rollup
+
+    return refresh_rollup()
