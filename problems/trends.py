@@ -17,7 +17,7 @@ import datetime
 from collections import Counter, defaultdict
 
 from django.db import transaction
-from django.db.models import BooleanField, Case, Count, DateField, ExpressionWrapper, F, Sum, Value, When
+from django.db.models import BooleanField, Case, Count, DateField, ExpressionWrapper, F, Q, Sum, Value, When
 from django.db.models.functions import TruncWeek
 from django.utils import timezone
 
@@ -134,18 +134,29 @@ def refresh_rollup(*, now: datetime.datetime | None = None, weeks: int = ROLLUP_
     return {"weeks": weeks, "rows": len(rows), "since": since.date().isoformat(), "until": now.isoformat()}
 
 
-def _from_rollup(user, visible, since: datetime.datetime, counts: _Counts) -> datetime.datetime | None:
-    """Add the rollup's counts of the weeks from ``since`` to ``counts``; the instant they count up to,
-    or None when the rollup does not reach back to ``since`` (then everything is counted live).
-    One query for the rollup (a single snapshot, summed in SQL: pairs over all the weeks, the rest
-    per week), one for the user's own security incidents."""
-    held_roles = roles.roles_of(user)
-    if not held_roles & roles.STAFF_ROLES:
+def _stored(user, since: datetime.datetime):
+    """The rollup rows ``user`` may count from ``since`` (security incidents for the security team
+    only), or None for a user who is not staff."""
+    held = roles.roles_of(user)
+    if not held & roles.STAFF_ROLES:
         return None
     stored = IncidentWeekCount.objects.filter(week__gte=since.date())
-    if roles.SECURITY not in held_roles:
-        stored = stored.filter(is_security=False)
-    week = Case(When(dimension="pair", then=Value(None)), default=F("week"), output_field=DateField())
+    return stored if roles.SECURITY in held else stored.filter(is_security=False)
+
+
+def _from_rollup(user, visible, since: datetime.datetime, counts: _Counts) -> datetime.datetime | None:
+    """Add the rollup's counts from ``since`` to ``counts``; the instant they count up to, or None when
+    the rollup does not reach back to ``since`` (then everything is counted live).
+
+    One query, summed in SQL: totals and the unlinked per week, each CI, category and service over
+    all the weeks (its row's week is None; ``_fill_weeks`` spreads the shown ones over the weeks),
+    each unlinked pair over all the weeks. Plus the user's own security incidents, counted live."""
+    stored = _stored(user, since)
+    if stored is None:
+        return None
+    week = Case(
+        When(dimension__in=["all", "week"], then=F("week")), default=Value(None), output_field=DateField()
+    )
     summed = (
         stored.annotate(at=week)
         .values_list("dimension", "at", "key_a", "key_b", "key_c", "unlinked", "refreshed_at")
@@ -159,7 +170,7 @@ def _from_rollup(user, visible, since: datetime.datetime, counts: _Counts) -> da
     for dimension, at, a, b, c, unlinked, _, total in rows:
         if dimension != "week":
             counts.add(dimension, at, a, b, c, unlinked, total)
-    if roles.SECURITY not in held_roles:
+    if roles.SECURITY not in roles.roles_of(user):
         # Their own security incidents, which visible_to gives them (caller: the index to use).
         _aggregate(
             visible.filter(is_security=True, caller=user, created_at__gte=since, created_at__lt=until), counts
@@ -167,9 +178,38 @@ def _from_rollup(user, visible, since: datetime.datetime, counts: _Counts) -> da
     return until
 
 
+def _fill_weeks(user, since: datetime.datetime, counts: _Counts, until: datetime.datetime) -> bool:
+    """Spread the rollup's totals of the CIs, categories and services the page shows over the weeks
+    (one query); False when a refresh committed since ``_from_rollup`` read the rollup."""
+    shown = Q()
+    for dimension in ("ci", "category", "service"):
+        keys = _ranked(counts, dimension)
+        if keys:
+            shown |= Q(dimension=dimension, key_a__in=keys)
+    if not shown:
+        return True
+    rows = (
+        _stored(user, since)
+        .filter(shown)
+        .values_list("dimension", "week", "key_a", "refreshed_at")
+        .annotate(total=Sum("n"))
+        .order_by()
+    )
+    for dimension, week, key, refreshed_at, total in rows:
+        if refreshed_at != until:
+            return False
+        counts.series[dimension][key][week] += total
+        counts.series[dimension][key][None] -= total
+    return True
+
+
+def _ranked(counts: _Counts, dimension: str) -> list[int]:
+    by_key = counts.series[dimension]
+    return sorted(by_key, key=lambda k: (-sum(by_key[k].values()), k))[:TOP]
+
+
 def _series(counts: _Counts, dimension: str, names: dict[int, str], weeks: list[datetime.date]) -> list[dict]:
     by_key = counts.series[dimension]
-    ranked = sorted(by_key, key=lambda k: (-sum(by_key[k].values()), k))[:TOP]
     return [
         {
             "id": key,
@@ -177,7 +217,7 @@ def _series(counts: _Counts, dimension: str, names: dict[int, str], weeks: list[
             "total": sum(by_key[key].values()),
             "weeks": [by_key[key].get(week, 0) for week in weeks],
         }
-        for key in ranked
+        for key in _ranked(counts, dimension)
     ]
 
 
@@ -194,10 +234,16 @@ def trend_report(user, *, weeks: int = 8, now: datetime.datetime | None = None) 
     since = monday - datetime.timedelta(weeks=weeks - 1)
     week_list = [(since + datetime.timedelta(weeks=i)).date() for i in range(weeks)]
     visible = Incident.objects.visible_to(user)
-    counts = _Counts()
-    # The rollup up to its last refresh, then the incidents created since counted live.
-    until = _from_rollup(user, visible, since, counts)
-    _aggregate(visible.filter(created_at__gte=until or since), counts)
+    for _attempt in range(2):
+        # The rollup up to its last refresh, then the incidents created since counted live.
+        counts = _Counts()
+        until = _from_rollup(user, visible, since, counts)
+        _aggregate(visible.filter(created_at__gte=until or since), counts)
+        if until is None or _fill_weeks(user, since, counts, until):
+            break
+    else:  # refreshed twice while we read: count everything live
+        counts, until = _Counts(), None
+        _aggregate(visible.filter(created_at__gte=since), counts)
 
     ci_ids = set(counts.series["ci"]) | set(counts.series["service"])
     pairs = _top_pairs(counts)
