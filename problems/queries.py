@@ -10,9 +10,10 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from django.contrib.contenttypes.models import ContentType
+from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.db import connection
-from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Count, Exists, F, Func, OuterRef, Prefetch, Q, QuerySet, TextField
 
 from incidents.models import Incident
 from incidents.queries import STOP_WORDS
@@ -375,7 +376,17 @@ def match_known_errors(
         )
     if not ids:
         return []
-    rows = KnownError.objects.filter(pk__in=ids).select_related("category")
+    # The long texts and the vector stay in the database: a match shows number, title and why.
+    rows = (
+        KnownError.objects.filter(pk__in=ids)
+        .select_related("category")
+        .defer("symptoms", "root_cause", "public_text", "search_vector")
+        .annotate(
+            vector_words=Func(
+                F("search_vector"), function="tsvector_to_array", output_field=ArrayField(TextField())
+            )
+        )
+    )
     if query is not None:
         rows = rows.annotate(rank=SearchRank(F("search_vector"), query))
     candidates = list(rows)
@@ -383,9 +394,12 @@ def match_known_errors(
     # queryset per known error: ~60 ms for 140 candidates).
     faulty_cis = _linked_names(KnownError.cis.through, ids)
     affected_services = _linked_names(KnownError.services.through, ids)
-    vectors = _vector_words([ke.pk for ke in candidates])
+    vectors = {ke.pk: frozenset(ke.vector_words or ()) for ke in candidates}
     workarounds = {}
-    for workaround in Workaround.objects.filter(known_error_id__in=ids, is_active=True).order_by("id"):
+    active = Workaround.objects.filter(known_error_id__in=ids, is_active=True).defer(
+        "symptoms", "review_notes"
+    )
+    for workaround in active.order_by("id"):
         workarounds[workaround.known_error_id] = workaround  # the newest active one
     query_words = set(words)
     found = []
@@ -435,19 +449,6 @@ def _linked_names(through, ids) -> dict[int, dict[int, str]]:
     for known_error_id, ci_id, name in rows:
         found[known_error_id][ci_id] = name
     return found
-
-
-def _vector_words(ids: list[int]) -> dict[int, frozenset[str]]:
-    if not ids:
-        return {}
-    table = KnownError._meta.db_table
-    with connection.cursor() as cursor:
-        # The table name comes from the model, never from input.
-        cursor.execute(
-            f"SELECT id, tsvector_to_array(search_vector) FROM {table} WHERE id = ANY(%s)",  # noqa: S608
-            [ids],
-        )
-        return {pk: frozenset(words) for pk, words in cursor.fetchall()}
 
 
 def match_as_data(match: Match) -> dict:
