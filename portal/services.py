@@ -45,7 +45,6 @@ def ticket_raise(
         raise ValidationError({"service": "Choose one of the services your organisation uses."})
     if not (fields.get("short_description") or "").strip():
         raise ValidationError({"short_description": "Say in a few words what is wrong."})
-    ratelimit.hit(user, "incident")
     incident = incident_services.incident_create(
         actor=user,
         fields={**fields, "caller": user, "channel": Channel.PORTAL},
@@ -55,16 +54,21 @@ def ticket_raise(
         kernel.attachment_add(
             record=incident, upload=upload, actor=user, visibility=Attachment.Visibility.PUBLIC
         )
+    # Counted once everything was accepted (a form with errors costs nothing); over the limit the
+    # exception rolls the new incident back.
+    ratelimit.hit(user, "incident")
     return incident
 
 
+@transaction.atomic
 def ticket_comment(*, user, incident: Incident, body: str):
     """A public reply from the caller or a watcher (the incidents service tells the desk; the caller's
-    reply to a resolution reopens it). Counts against the ``comment`` rate limit."""
+    reply to a resolution reopens it). Counts against the ``comment`` rate limit once accepted."""
     if not (body or "").strip():
         raise ValidationError({"body": "Write your message first."})
+    entry = incident_services.incident_comment(incident=incident, actor=user, body=body.strip(), public=True)
     ratelimit.hit(user, "comment")
-    return incident_services.incident_comment(incident=incident, actor=user, body=body.strip(), public=True)
+    return entry
 
 
 @transaction.atomic
@@ -147,8 +151,11 @@ def ticket_unshare(*, user, incident: Incident, colleague) -> None:
 @transaction.atomic
 def ticket_watch(*, user, incident: Incident, watching: bool) -> None:
     """A colleague the ticket was shared with follows it again (``watching``) or stops following.
-    Without an active share there is nothing to watch (the caller of a ticket follows it anyway)."""
-    if not TicketShare.objects.filter(incident=incident, user=user, revoked_at__isnull=True).exists():
+    Following needs an active share; anyone watching (but the caller, who follows it anyway) may stop."""
+    if incident.caller_id == user.pk:
+        raise PermissionDenied("You raised this ticket: you follow it as long as it is open.")
+    shared = TicketShare.objects.filter(incident=incident, user=user, revoked_at__isnull=True).exists()
+    if watching and not shared:
         raise PermissionDenied("This ticket was not shared with you.")
     if incident.status in (Status.CLOSED, Status.CANCELLED):
         raise ConflictError(f"{incident.number} is closed.")

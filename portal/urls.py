@@ -12,6 +12,7 @@ urlpatterns = [
     path("solved/", views.SolvedView.as_view(), name="solved"),
     path("report/", views.RaiseView.as_view(), name="raise"),
     path("report/intake/", views.IntakePartial.as_view(), name="intake"),
+    path("report/fixes/", views.IntakeFixes.as_view(), name="intake-fixes"),
     path("report/suggestions/", views.SuggestPartial.as_view(), name="suggestions"),
     path("tickets/", views.TicketList.as_view(), name="tickets"),
     path("tickets/<int:pk>/", views.TicketDetail.as_view(), name="ticket"),

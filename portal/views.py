@@ -78,11 +78,7 @@ class HomeView(PortalView):
                 "title": "Help and support",
                 "majors": queries.major_incidents(user),
                 "open_tickets": list(queries.ticket_list(user, open_only=True)[:5]),
-                "popular": list(
-                    knowledge_queries.articles(user)
-                    .filter(status=ArticleStatus.PUBLISHED)
-                    .order_by("-helpful_count", "-view_count", "-id")[:5]
-                ),
+                "popular": queries.popular_articles(user),
             },
         )
 
@@ -211,9 +207,10 @@ class RaiseView(PortalView):
                 uploads=form.cleaned_data["attachments"],
             )
         except ValidationError as error:
-            for field, errors in error.message_dict.items():
-                target = {"file": "attachments", "answers": None}.get(field, field)
-                if target is not None and target not in form.fields:
+            by_field = error.message_dict if hasattr(error, "error_dict") else {None: error.messages}
+            for field, errors in by_field.items():
+                target = {"file": "attachments"}.get(field, field)
+                if target not in form.fields:
                     target = None
                 for message in errors:
                     form.add_error(target, message)
@@ -239,6 +236,23 @@ class IntakePartial(PortalView):
         return render(request, "portal/partials/intake.html", {"form": form})
 
 
+class IntakeFixes(PortalView):
+    """htmx, when an intake question is answered: the known fix the script gives for that answer
+    [INC-9] (the same ``suggested_fixes`` the agents' form shows)."""
+
+    count_visit = False
+
+    def get(self, request):
+        category = _category_of(request.GET.get("category"))
+        questions = incident_services.intake_questions(category) if category else []
+        given = [
+            {"question": question.pk, "answer": request.GET.get(f"{f.ANSWER_PREFIX}{question.pk}", "")}
+            for question in questions
+        ]
+        fixes = incident_services.suggested_fixes(questions, [row for row in given if row["answer"]])
+        return render(request, "portal/partials/intake_fixes.html", {"fixes": fixes})
+
+
 class SuggestPartial(PortalView):
     """htmx, while the user types: matching articles and published workarounds."""
 
@@ -254,10 +268,15 @@ class SuggestPartial(PortalView):
 # -- my tickets ------------------------------------------------------------------------------------
 
 
+MY_TICKETS_SHOWN = 50
+
+
 class TicketList(PortalView):
     def get(self, request):
         user = request.user
-        rows = list(queries.ticket_list(user)[:100])
+        # The 50 newest (open or not): rendering rows is most of this page's time (bench/portal.py);
+        # older tickets through /api/v1/portal/tickets/ (cursor pages).
+        rows = list(queries.ticket_list(user)[:MY_TICKETS_SHOWN])
         for row in rows:
             row.status_word = queries.STATUS_WORDS.get(row.status, row.status)
         return self.render(
@@ -271,6 +290,8 @@ class TicketList(PortalView):
                     row for row in rows if row.status not in (Status.NEW, Status.IN_PROGRESS, Status.ON_HOLD)
                 ],
                 "shared": [share for share in queries.shared_with(user)[:50] if not share.is_watching],
+                "more": len(rows) == MY_TICKETS_SHOWN,
+                "shown": MY_TICKETS_SHOWN,
             },
         )
 
@@ -324,7 +345,6 @@ class TicketAction(PortalView):
         if action not in self.actions:
             raise Http404("No such action.")
         incident = _ticket(request, pk)
-        form = None
         try:
             done = getattr(self, f"do_{action}")(request, incident)
             if isinstance(done, tuple):  # (form name, invalid form)
@@ -339,7 +359,6 @@ class TicketAction(PortalView):
         except PermissionDenied as error:
             messages.error(request, str(error) or "You may not do that.")
             return TicketDetail(request=request).get(request, pk, forms={}, status=403)
-        del form
         if action == "unwatch":
             return HttpResponseRedirect(reverse("portal:tickets"))
         return HttpResponseRedirect(reverse("portal:ticket", args=[pk]))

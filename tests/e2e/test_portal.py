@@ -45,7 +45,14 @@ def portal_world(transactional_db):
     agent = UserFactory(username="desk", first_name="Dana", roles=[roles.AGENT])
     service = service_ci("E-mail", status=CIStatus.LIVE, organisations=[organisation])
     category = CategoryFactory(name="E-mail and calendars")
-    IntakeQuestionFactory(category=category, text="Does webmail work?", kind="yes_no", required=True)
+    IntakeQuestionFactory(
+        category=category,
+        text="Does webmail work?",
+        kind="yes_no",
+        required=True,
+        fix_on_answer="yes",
+        fix_text="Then remove and re-add your Outlook profile.",
+    )
     article = make_article(
         agent,
         status="published",
@@ -94,6 +101,7 @@ def test_end_user_raises_follows_rates_and_confirms_an_incident(page, shot, logi
     question = page.get_by_label("Does webmail work?")
     expect(question).to_be_visible()
     question.select_option("yes")
+    expect(page.locator("#intake-fixes")).to_contain_text("remove and re-add your Outlook profile")
     page.get_by_label("Which service is affected?").select_option(label="E-mail")
     page.get_by_label("Me and a few colleagues").check()
     page.get_by_label("I cannot do my work").check()

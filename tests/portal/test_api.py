@@ -183,6 +183,7 @@ def test_query_counts_of_the_lists_do_not_grow_with_rows(world, client):
     api = api_client_for(world.alice)
     client.login(username="alice", password=PASSWORD)
     world.raise_ticket(service=world.service)
+    client.get("/portal/")  # the popular articles are cached per process (refcache) after the first page
     counts = (_count(api, f"{BASE}/tickets/"), _count(client, "/portal/tickets/"), _count(client, "/portal/"))
     for _ in range(6):
         world.raise_ticket(service=world.service)
@@ -192,7 +193,7 @@ def test_query_counts_of_the_lists_do_not_grow_with_rows(world, client):
     services.ticket_share(user=world.bob, incident=shared, colleague=world.alice)
     again = (_count(api, f"{BASE}/tickets/"), _count(client, "/portal/tickets/"), _count(client, "/portal/"))
     assert again == counts
-    assert counts == (3, 6, 7)  # API list; My tickets page; home page
+    assert counts == (3, 6, 6)  # API list; My tickets page; home page
 
 
 def test_the_openapi_schema_documents_the_portal_api(client, world):

@@ -244,3 +244,29 @@ def test_a_watcher_cannot_confirm_or_rate(as_user, world):
     assert client.post(f"/portal/tickets/{incident.pk}/confirm/").status_code == 403
     assert client.post(f"/portal/tickets/{incident.pk}/rate/", {"rating": 5}).status_code == 403
     assert roles.has_role(world.bob, roles.END_USER)
+
+
+def test_the_portal_renders_article_bodies_through_the_sanitiser(as_user, world):
+    from tests.knowledge.factories import make_article
+
+    article = make_article(
+        world.agent,
+        status="published",
+        audience="end_users",
+        title="Hostile",
+        body='<script>alert(1)</script>\n\n[click](javascript:alert(2))\n\n<img src=x onerror="alert(3)">',
+    )
+    html = as_user(world.alice).get(f"/portal/articles/{article.pk}/").content.decode()
+    body = html.split('id="article-body"', 1)[1].split("</div>", 1)[0]
+    assert "<script" not in body and "javascript:" not in body and "onerror" not in body
+
+
+def test_an_intake_answer_can_lead_straight_to_a_known_fix(as_user, world):
+    world.question.fix_on_answer = "yes"
+    world.question.fix_text = "Webmail works, so remove and re-add the Outlook profile."
+    world.question.save()
+    client = as_user(world.alice)
+    params = {"category": world.category.pk, f"answer_{world.question.pk}": "yes"}
+    assert "re-add the Outlook profile" in client.get("/portal/report/fixes/", params).content.decode()
+    params[f"answer_{world.question.pk}"] = "no"
+    assert client.get("/portal/report/fixes/", params).content.strip() == b""

@@ -65,3 +65,14 @@ def test_zero_turns_a_limit_off(client, world, settings, redis_cache):
             client.post("/portal/report/", {"short_description": "x", "impact": 4, "urgency": 3}).status_code
             == 302
         )
+
+
+def test_refused_forms_do_not_count(client, world, settings, redis_cache):
+    settings.PORTAL_RATE_LIMITS = {"incident": (1, 3600), "comment": (1, 3600)}
+    client.login(username="alice", password=PASSWORD)
+    missing = {"short_description": "x", "impact": 4, "urgency": 3, "category": world.category.pk}
+    for _ in range(3):
+        assert client.post("/portal/report/", missing).status_code == 400  # the intake answer is missing
+    assert client.post("/portal/report/", {**missing, f"answer_{world.question.pk}": "no"}).status_code == 302
+    assert client.post("/portal/report/", {**missing, f"answer_{world.question.pk}": "no"}).status_code == 429
+    assert Incident.objects.count() == 1  # the refused one was rolled back

@@ -118,6 +118,9 @@ def test_unpublished_or_foreign_articles_and_workarounds_are_404(client, world):
     assert client.get(f"/portal/workarounds/{world.known_error.pk + 1000}/").status_code == 404
     html = client.get("/portal/search/", {"q": "draft agents globex"}).content.decode()
     assert "Agents only" not in html and "Globex only" not in html
+    home = client.get("/portal/").content.decode()
+    assert world.article.title in home  # popular articles: only what end users of Acme may read
+    assert "Agents only" not in home and "Globex only" not in home and "Draft" not in home
 
 
 def test_internal_notes_and_files_never_reach_the_portal(client, world):
