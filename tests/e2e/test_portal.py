@@ -130,19 +130,25 @@ def test_end_user_raises_follows_rates_and_confirms_an_incident(page, shot, logi
     check_accessibility(page, "my tickets")
     shot("my-tickets")
 
-    # The desk answers publicly, writes an internal note, and resolves.
+    # The desk answers publicly and writes an internal note; an agent resolves it in the agents' UI.
     agent = world["agent"]
     incident_services.incident_comment(incident=incident, actor=agent, body="We reset your mail profile.")
     incident_services.incident_comment(
         incident=incident, actor=agent, body="INTERNAL: licence check", public=False
     )
-    incident_services.incident_start(incident=incident, actor=agent)
-    incident_services.incident_resolve(
-        incident=incident,
-        actor=agent,
-        resolution_code="solved_permanently",
-        resolution_notes="Profile rebuilt.",
-    )
+    page.context.clear_cookies()
+    login(agent)
+    page.goto(f"/incidents/{incident.pk}/")
+    page.locator("#toggle-resolve").click()
+    expect(page.locator("#action-resolve")).to_have_class(re.compile(r"\bshow\b"))
+    form = page.locator("#form-resolve")
+    form.get_by_label("Resolution code").select_option("solved_permanently")
+    form.get_by_label("Resolution notes").fill("Profile rebuilt.")
+    form.get_by_role("button", name="Resolve").click()
+    expect(page.locator("#messages")).to_contain_text("is resolved")
+    shot("agent-resolved")
+    page.context.clear_cookies()
+    login(world["user"])
 
     page.goto(f"/portal/tickets/{incident.pk}/")
     expect(page.locator("#timeline")).to_contain_text("We reset your mail profile.")

@@ -190,3 +190,21 @@ def test_the_portal_needs_a_sign_in(client, world):
         response = client.get(url)
         assert response.status_code == 302 and response.url.startswith("/accounts/login/")
     assert Client().get("/api/v1/portal/tickets/").status_code == 401
+
+
+@pytest.mark.parametrize("who", ["bob", "carol"])
+def test_someone_elses_public_file_is_404_too(client, world, who):
+    incident = world.raise_ticket()
+    public = services.ticket_attach(
+        user=world.alice,
+        incident=incident,
+        upload=SimpleUploadedFile("mine.txt", b"mine", content_type="text/plain"),
+    )
+    client.login(username=who, password=PASSWORD)
+    assert client.get(f"/attachments/{public.pk}/download/").status_code == 404
+    assert (
+        api_client_for(getattr(world, who)).get(f"/api/v1/attachments/{public.pk}/download/").status_code
+        == 404
+    )
+    client.login(username="alice", password=PASSWORD)
+    assert client.get(f"/attachments/{public.pk}/download/").status_code == 200
