@@ -2,10 +2,9 @@ from django.apps import AppConfig
 
 
 def _load_demo() -> str:
-    from dashboards.services import facts_refresh
+    from dashboards.demo import load_demo
 
-    result = facts_refresh(full=True)
-    return f"dashboard facts for {result.rows} incidents"
+    return load_demo()
 
 
 class DashboardsConfig(AppConfig):
