@@ -354,26 +354,69 @@ def time_in_status(user, scope: Scope) -> Table:
     return table
 
 
-PREDICTION_SCAN = 500
+PREDICTION_SCAN = 200
 
 
 def predicted(user, scope: Scope, now=None, limit: int = 20) -> Table:
-    """Running resolution clocks predicted to breach (servicelevels.queries.predict)."""
+    """Open incidents whose resolution clock is likely to breach, by the rule of
+    ``servicelevels.queries.predict`` (the group's median business time for the priority over 90 days,
+    and how many of the group's clocks are due first), over the 200 running clocks due first.
+
+    The candidates are a prefix by deadline, so a candidate's clocks "due first" in its group are
+    candidates too: their count is a window function (``ROW_NUMBER() OVER (PARTITION BY group ORDER
+    BY due)``) over the candidates, not a read of every running clock."""
     now = now or timezone.now()
-    clocks = Clock.objects.filter(
-        content_type__app_label="incidents",
-        content_type__model="incident",
-        state=ClockState.RUNNING,
-        target="resolution",
-        breached_at__isnull=True,
-        deadline__gte=now,
-        object_id__in=scope.facts(user).filter(status__in=OPEN).values("incident_id"),
-    ).select_related("calendar")
-    scan = list(clocks.order_by("deadline")[:PREDICTION_SCAN])
-    predictions = sla.predict(scan, now=now)
-    likely = [c for c in scan if predictions.get(c.pk) and predictions[c.pk].likely][:limit]
-    numbers = dict(Incident.objects.filter(pk__in=[c.object_id for c in likely]).values_list("pk", "number"))
-    groups = _names("group", {c.group_id for c in likely})
+    candidates = list(
+        scope.facts(user)
+        .filter(status__in=OPEN, resolution_state="running", resolution_due__gte=now)
+        .order_by("resolution_due", "incident_id")
+        .values("incident_id", "group_id", "priority", "resolution_due")[:PREDICTION_SCAN]
+    )
+    ahead_in_group: dict = {}
+    for row in candidates:
+        row["ahead"] = ahead_in_group.get(row["group_id"], 0)
+        ahead_in_group[row["group_id"]] = row["ahead"] + 1
+    state = RefreshState.objects.filter(pk=1).only("resolution_medians").first()
+    medians = state.resolution_medians if state else {}
+    wanted = [
+        r
+        for r in candidates
+        if r["group_id"] and medians.get(f"{r['group_id']}:{r['priority']}", (0, 0))[1] >= sla.MIN_SAMPLES
+    ]
+    clocks = {
+        clock.object_id: clock
+        for clock in Clock.objects.filter(
+            content_type__app_label="incidents",
+            content_type__model="incident",
+            object_id__in=[r["incident_id"] for r in wanted],
+            target="resolution",
+            state=ClockState.RUNNING,
+        ).select_related("calendar")
+    }
+    from servicelevels import calendars
+
+    likely = []
+    for row in wanted:
+        clock = clocks.get(row["incident_id"])
+        if clock is None:
+            continue
+        median, samples = medians[f"{row['group_id']}:{row['priority']}"]
+        elapsed = clock.elapsed_at(now, calendars.schedule_for(clock.calendar))
+        remaining = clock.target_seconds - elapsed
+        needed = max(median - elapsed, 0.1 * median) * (1 + row["ahead"] / 10)
+        if remaining > 0 and needed > remaining:
+            why = (
+                f"This group resolved P{row['priority']} in a median {sla._duration(median)} of business time "
+                f"({samples} in the last {sla.HISTORY_DAYS} days); {sla._duration(elapsed)} used so far and {row['ahead']} of its "
+                f"clocks are due first, so about {sla._duration(needed)} more is likely needed with {sla._duration(remaining)} left."
+            )
+            likely.append((row, clock, why))
+        if len(likely) >= limit:
+            break
+    numbers = dict(
+        Incident.objects.filter(pk__in=[r["incident_id"] for r, _, _ in likely]).values_list("pk", "number")
+    )
+    groups = _names("group", {r["group_id"] for r, _, _ in likely})
     table = Table(
         "predicted",
         "Predicted to breach",
@@ -384,18 +427,17 @@ def predicted(user, scope: Scope, now=None, limit: int = 20) -> Table:
             Column("deadline", "Deadline", "datetime"),
             Column("why", "Why", "text"),
         ],
-        note="Open incidents whose resolution clock is likely to breach, judged from the group's median time for the priority.",
+        note="Open incidents whose resolution clock is likely to breach, judged from the group's median business time "
+        "for the priority over 90 days and the clocks due before it.",
     )
-    for clock in likely:
+    for row, clock, why in likely:
+        pk = row["incident_id"]
         table.add(
-            Cell(
-                numbers.get(clock.object_id, clock.object_id),
-                reverse("incidents:detail", args=[clock.object_id]),
-            ),
-            PRIORITY_LABELS.get(clock.priority, ""),
-            groups.get(clock.group_id, "—"),
+            Cell(numbers.get(pk, pk), reverse("incidents:detail", args=[pk])),
+            PRIORITY_LABELS.get(row["priority"], ""),
+            groups.get(row["group_id"], "—"),
             clock.deadline,
-            predictions[clock.pk].why,
+            why,
         )
     return table
 

@@ -21,6 +21,7 @@ from django.utils import timezone
 from dashboards.models import RefreshState
 
 BATCH = 20_000
+MEDIANS_EVERY = datetime.timedelta(minutes=10)
 # Incidents whose clocks passed a deadline shortly before the last run are looked at again: a
 # transaction that committed late is still seen.
 OVERLAP = datetime.timedelta(minutes=5)
@@ -131,6 +132,27 @@ def _write(ids: list[int], now: datetime.datetime, types: dict) -> int:
         return cursor.rowcount
 
 
+def resolution_medians(now: datetime.datetime) -> dict:
+    """Median business seconds to resolve and sample size per ``"group:priority"``, over the facts
+    resolved in the last 90 days (the rule of ``servicelevels.queries.predict``)."""
+    from django.db.models import Count
+
+    from dashboards.models import IncidentFact
+    from servicelevels.queries import HISTORY_DAYS, Median
+
+    rows = (
+        IncidentFact.objects.filter(
+            resolved_at__gte=now - datetime.timedelta(days=HISTORY_DAYS),
+            resolution_business_seconds__isnull=False,
+            group_id__isnull=False,
+        )
+        .values("group_id", "priority")
+        .annotate(median=Median("resolution_business_seconds"), samples=Count("pk"))
+        .order_by()
+    )
+    return {f"{r['group_id']}:{r['priority']}": [r["median"], r["samples"]] for r in rows}
+
+
 def facts_refresh(*, full: bool = False, now: datetime.datetime | None = None) -> RefreshResult:
     """Bring ``IncidentFact`` up to date (see the module docstring). Returns how many rows were written."""
     started = time.monotonic()
@@ -147,6 +169,8 @@ def facts_refresh(*, full: bool = False, now: datetime.datetime | None = None) -
             with transaction.atomic():
                 written += _write(ids[start : start + BATCH], now, types)
         state.full_rebuild_at = now
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE dashboards_incidentfact")
     else:
         since = (state.refreshed_at or now - datetime.timedelta(days=1)) - OVERLAP
         while True:
@@ -183,8 +207,12 @@ def facts_refresh(*, full: bool = False, now: datetime.datetime | None = None) -
         for start in range(0, len(ids_list), BATCH):
             with transaction.atomic():
                 written += _write(ids_list[start : start + BATCH], now, types)
+    medians = {}
+    if full or state.medians_at is None or state.medians_at < now - MEDIANS_EVERY:
+        medians = {"resolution_medians": resolution_medians(now), "medians_at": now}
     seconds = time.monotonic() - started
     RefreshState.objects.filter(pk=1).update(
+        **medians,
         refreshed_at=now,
         full_rebuild_at=state.full_rebuild_at,
         rows_last_run=written,

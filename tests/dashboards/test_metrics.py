@@ -152,3 +152,13 @@ def test_refresh_is_incremental_and_idempotent(dataset, agent):
     assert [{k: v for k, v in row.items() if k != "refreshed_at"} for row in before] == [
         {k: v for k, v in row.items() if k != "refreshed_at"} for row in after
     ]
+
+
+def test_refresh_keeps_the_medians_breach_prediction_reads(dataset):
+    from dashboards.models import RefreshState
+
+    medians = RefreshState.objects.get().resolution_medians
+    # Desk, P2: G 3 h, A 6 h and B 7.25 h of business time (B's pause not counted).
+    assert medians[f"{dataset.desk.pk}:2"] == [6 * 3600, 3]
+    # Infra, P3: C 16 h and F 0.5 h (a security incident: medians are the group's, like servicelevels').
+    assert medians[f"{dataset.infra.pk}:3"] == [8.25 * 3600, 2]
