@@ -21,7 +21,10 @@ Measured (every statement capped at 30 s):
   and with each filter, first request (cold) and p50/p95 of the following ones.
 
 Environment: ``BENCH_DASHBOARDS_SCALE`` (default 1.0; 0.02 for a quick check),
-``BENCH_DASHBOARDS_RESEED=1`` (load the incidents again).
+``BENCH_DASHBOARDS_RESEED=1`` (load the incidents again), ``BENCH_DASHBOARDS_REBUILD=1`` (rebuild
+the facts even when complete), ``BENCH_DASHBOARDS_SKIP_IN_PROCESS=1`` (HTTP only),
+``BENCH_DASHBOARDS_RESULT`` (the JSON's name under bench/results/, default ``dashboards``),
+``DASHBOARDS_CACHE_SECONDS=0`` (measure without the result cache: every request computes).
 """
 
 from __future__ import annotations
@@ -451,7 +454,7 @@ def main() -> int:
         "results": results,
     }
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    path = RESULTS_DIR / "dashboards.json"
+    path = RESULTS_DIR / f"{os.environ.get('BENCH_DASHBOARDS_RESULT', 'dashboards')}.json"
     path.write_text(json.dumps(document, indent=2, default=str) + "\n")
     print_summary("dashboards", results)
     print(f"written to {path.relative_to(BASE_DIR)}")

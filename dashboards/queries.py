@@ -53,7 +53,7 @@ def _hours(seconds) -> float | None:
 
 def freshness() -> dict:
     """When the summary table was last brought up to date (shown on every page)."""
-    state = RefreshState.objects.filter(pk=1).first()
+    state = RefreshState.objects.filter(pk=1).only("refreshed_at", "rows_last_run").first()
     refreshed = state.refreshed_at if state else None
     return {
         "refreshed_at": refreshed,
@@ -1300,47 +1300,82 @@ DASHBOARDS = {
 }
 
 
-def dashboard(name: str, user, scope: Scope) -> list[Table]:
-    """Every table of one dashboard."""
+def _widgets(name: str, user, scope: Scope) -> list[tuple[str, object]]:
+    """(key, function computing the table) of each widget of a dashboard, in page order."""
     if name == "sla":
         return [
-            sla_attainment(user, scope),
-            sla_by(user, scope, "priority"),
-            sla_by(user, scope, "group"),
-            sla_by(user, scope, "service"),
-            sla_by_month(user, scope),
-            time_in_status(user, scope),
-            breaches(user, scope),
-            predicted(user, scope),
+            ("sla_attainment", lambda: sla_attainment(user, scope)),
+            ("sla_by_priority", lambda: sla_by(user, scope, "priority")),
+            ("sla_by_group", lambda: sla_by(user, scope, "group")),
+            ("sla_by_service", lambda: sla_by(user, scope, "service")),
+            ("sla_by_month", lambda: sla_by_month(user, scope)),
+            ("time_in_status", lambda: time_in_status(user, scope)),
+            ("breaches", lambda: breaches(user, scope)),
+            ("predicted", lambda: predicted(user, scope)),
         ]
     if name == "backlog":
         return [
-            flow(user, scope),
-            age_buckets(user, scope),
-            backlog_by_group(user, scope),
-            backlog_by_assignee(user, scope),
-            times(user, scope),
-            quality(user, scope),
-            hops(user, scope),
+            ("flow", lambda: flow(user, scope)),
+            ("age_buckets", lambda: age_buckets(user, scope)),
+            ("backlog_by_group", lambda: backlog_by_group(user, scope)),
+            ("backlog_by_assignee", lambda: backlog_by_assignee(user, scope)),
+            ("times", lambda: times(user, scope)),
+            ("quality", lambda: quality(user, scope)),
+            ("hops", lambda: hops(user, scope)),
         ]
     if name == "trends":
         return [
-            volume_by(user, scope, "category"),
-            volume_by(user, scope, "service"),
-            top_cis(user, scope),
-            major_incidents(user, scope),
-            problem_links(user, scope),
-            problem_aging(user),
-            workaround_effectiveness(user),
+            ("volume_by_category", lambda: volume_by(user, scope, "category")),
+            ("volume_by_service", lambda: volume_by(user, scope, "service")),
+            ("top_cis", lambda: top_cis(user, scope)),
+            ("major_incidents", lambda: major_incidents(user, scope)),
+            ("problem_links", lambda: problem_links(user, scope)),
+            ("problem_aging", lambda: problem_aging(user)),
+            ("workaround_effectiveness", lambda: workaround_effectiveness(user)),
         ]
     if name == "satisfaction":
         return [
-            self_help(user, scope),
-            self_help_by_period(user, scope),
-            csat(user, scope),
-            csat_by(user, scope, "group"),
-            csat_by(user, scope, "service"),
+            ("self_help", lambda: self_help(user, scope)),
+            ("self_help_by_period", lambda: self_help_by_period(user, scope)),
+            ("csat", lambda: csat(user, scope)),
+            ("csat_by_group", lambda: csat_by(user, scope, "group")),
+            ("csat_by_service", lambda: csat_by(user, scope, "service")),
         ]
     if name == "events":
-        return events(user, scope)
+        return [("events", lambda: events(user, scope))]
     raise KeyError(name)
+
+
+def _cache_prefix(name: str, user, scope: Scope, refreshed_at) -> str:
+    """Results are kept until the summary table's next refresh (its instant is in the key) and per
+    person (security visibility and one's own security incidents depend on who asks)."""
+    stamp = refreshed_at.isoformat() if refreshed_at else "never"
+    filters = ",".join(f"{k}={v}" for k, v in sorted(scope.as_query().items()))
+    return f"dashboards:{name}:{user.pk}:{stamp}:{filters}"
+
+
+def dashboard(name: str, user, scope: Scope, *, refreshed_at=None) -> list[Table]:
+    """Every table of one dashboard. With ``DASHBOARDS_CACHE_SECONDS`` (default 300) the tables are
+    cached until the facts are refreshed again: the figures only change then (``refreshed_at``
+    names the refresh; the caller passes what it shows as "Figures as of")."""
+    from django.conf import settings
+    from django.core.cache import cache
+
+    widgets = _widgets(name, user, scope)
+    seconds = getattr(settings, "DASHBOARDS_CACHE_SECONDS", 300)
+    if not seconds:
+        tables = [fn() for _, fn in widgets]
+        return [t for table in tables for t in (table if isinstance(table, list) else [table])]
+    prefix = _cache_prefix(name, user, scope, refreshed_at)
+    keys = {key: f"{prefix}:{key}" for key, _ in widgets}
+    found = cache.get_many(list(keys.values()))
+    computed = {}
+    tables = []
+    for key, fn in widgets:
+        table = found.get(keys[key])
+        if table is None:
+            table = computed[keys[key]] = fn()
+        tables.extend(table if isinstance(table, list) else [table])
+    if computed:
+        cache.set_many(computed, seconds)
+    return tables

@@ -35,7 +35,12 @@ class Dashboard(RoleRequiredMixin, TemplateView):
                 form = DashboardFilterForm({})
                 form.is_valid()
             scope, invalid = Scope.from_form(form), False
-        tables = queries.dashboard(self.name, request.user, scope) if scope else []
+        freshness = queries.freshness()
+        tables = (
+            queries.dashboard(self.name, request.user, scope, refreshed_at=freshness["refreshed_at"])
+            if scope
+            else []
+        )
         wanted = request.GET.get("csv")
         if wanted:
             for table in tables:
@@ -51,7 +56,7 @@ class Dashboard(RoleRequiredMixin, TemplateView):
             dashboards=queries.DASHBOARDS,
             current=self.name,
             title=f"Dashboard: {queries.DASHBOARDS[self.name]}",
-            freshness=queries.freshness(),
+            freshness=freshness,
             query=request.GET.urlencode(),
         )
         return self.render_to_response(context, status=400 if invalid else 200)

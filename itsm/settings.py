@@ -223,6 +223,9 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
+# Dashboards: how long a computed table is kept (it is dropped anyway at the next facts refresh).
+DASHBOARDS_CACHE_SECONDS = int(os.environ.get("DASHBOARDS_CACHE_SECONDS", "300"))
+
 # Days a resolved incident waits for its caller to confirm before it closes on its own [INC-10].
 INCIDENT_AUTO_CLOSE_DAYS = int(os.environ.get("INCIDENT_AUTO_CLOSE_DAYS", "5"))
 # The most incidents POST /api/v1/incidents/batch/ logs in one request (one transaction).

@@ -62,12 +62,12 @@ class IsManager(BasePermission):
         return roles.has_role(request.user, roles.MANAGER, roles.ADMIN)
 
 
-def _answer(name: str, scope: Scope | None, tables) -> Response:
+def _answer(name: str, scope: Scope | None, tables, refreshed_at) -> Response:
     return Response(
         {
             "dashboard": name,
             "filters": scope.as_query() if scope else {},
-            "refreshed_at": queries.freshness()["refreshed_at"],
+            "refreshed_at": refreshed_at,
             "tables": {table.key: table.as_data() for table in tables},
         }
     )
@@ -82,7 +82,9 @@ class DashboardView(APIView):
         if not form.is_valid():
             raise ValidationError({field: [str(e) for e in errors] for field, errors in form.errors.items()})
         scope = Scope.from_form(form)
-        return _answer(self.name, scope, queries.dashboard(self.name, request.user, scope))
+        refreshed_at = queries.freshness()["refreshed_at"]
+        tables = queries.dashboard(self.name, request.user, scope, refreshed_at=refreshed_at)
+        return _answer(self.name, scope, tables, refreshed_at)
 
 
 def _view(name: str, title: str):
@@ -113,4 +115,4 @@ class MyDashboardView(APIView):
         operation_id="dashboards_me", responses=ANSWER, tags=["dashboards"], summary="My dashboard"
     )
     def get(self, request):
-        return _answer("me", None, queries.my_work(request.user))
+        return _answer("me", None, queries.my_work(request.user), queries.freshness()["refreshed_at"])

@@ -135,7 +135,8 @@ def test_schema_documents_the_endpoints(manager_user, api_as):
 
 
 @pytest.mark.parametrize("name", PAGES)
-def test_query_count_does_not_grow_with_the_data(dataset, manager_user, client_as, name):
+def test_query_count_does_not_grow_with_the_data(dataset, manager_user, client_as, settings, name):
+    settings.DASHBOARDS_CACHE_SECONDS = 0  # count the queries that compute the figures
     client = client_as(manager_user)
     url = reverse(f"dashboards:{name}") + f"?{WEEK}"
     client.get(url)
@@ -150,3 +151,24 @@ def test_query_count_does_not_grow_with_the_data(dataset, manager_user, client_a
     with CaptureQueriesContext(connection) as after:
         client.get(url)
     assert len(after) == len(before), [q["sql"][:120] for q in after.captured_queries]
+
+
+def test_figures_are_cached_until_the_next_refresh(dataset, manager_user, client_as):
+    from incidents.models import Incident
+
+    client = client_as(manager_user)
+    url = reverse("dashboards:backlog") + f"?{WEEK}"
+    client.get(url)
+    with CaptureQueriesContext(connection) as cached:
+        first = client.get(url)
+    assert len(cached) <= 8  # session, user, roles, refresh state, the filter form's choices
+    assert b"Logged" in first.content
+    Incident.objects.filter(pk=dataset.D.pk).update(created_at=at(20, 9, month=10))
+    api = api_client_for(manager_user)
+    before = api.get(f"/api/v1/dashboards/backlog/?{WEEK}").json()["tables"]["quality"]["rows"][0][
+        "incidents"
+    ]
+    assert before == 5  # still the figures of the last refresh
+    facts_refresh(full=True)
+    after = api.get(f"/api/v1/dashboards/backlog/?{WEEK}").json()["tables"]["quality"]["rows"][0]["incidents"]
+    assert after == 4
