@@ -135,7 +135,7 @@ def test_while_a_task_is_queued_no_other_is_sent(
 ):
     from events import tasks
 
-    settings.EVENTS_KICK_SECONDS = 10  # opt-in
+    settings.EVENTS_KICK_SECONDS = 10
     sent = []
     monkeypatch.setattr(tasks, "enqueue", sent.append)
     _source, token = source
@@ -163,11 +163,12 @@ def test_a_request_larger_than_a_batch_sends_a_task_per_batch(
     assert sent == [ids[0:2], ids[2:4], ids[4:]]
 
 
-def test_by_default_every_request_sends_its_task(
-    source, post, monkeypatch, django_capture_on_commit_callbacks
+def test_without_the_flag_every_request_sends_its_task(
+    source, post, monkeypatch, settings, django_capture_on_commit_callbacks
 ):
     from events import tasks
 
+    settings.EVENTS_KICK_SECONDS = 0
     sent = []
     monkeypatch.setattr(tasks, "enqueue", sent.append)
     _source, token = source
@@ -189,3 +190,8 @@ def test_a_task_works_through_a_backlog_and_sends_a_helper(source, post, monkeyp
     assert result.raw == 7 and not RawEvent.objects.filter(processed_at__isnull=True).exists()
     assert sent == [[]]  # one helper task, sent once (it had not started yet)
     assert sum(Alert.objects.values_list("count", flat=True)) == 7
+
+
+def test_the_queued_task_flag_is_on_by_default_for_two_seconds(settings):
+    del settings.EVENTS_KICK_SECONDS  # what a deployment gets without setting it
+    assert services.kick_seconds() == 2
