@@ -1172,19 +1172,22 @@ def events(user, scope: Scope) -> list[Table]:
     statistics (events.stats), shown here with the dashboards' date range."""
     from events import stats
 
-    figures = stats.statistics(
-        user,
-        since=scope.since,
-        until=min(scope.until, scope.since + datetime.timedelta(days=stats.MAX_DAYS - 1)),
-    )
-    link = reverse("events:statistics") + f"?since={scope.since.isoformat()}&until={scope.until.isoformat()}"
+    # The events statistics cover at most stats.MAX_DAYS: a longer range shows its most recent days.
+    since = max(scope.since, scope.until - datetime.timedelta(days=stats.MAX_DAYS - 1))
+    figures = stats.statistics(user, since=since, until=scope.until)
+    link = reverse("events:statistics") + f"?since={since.isoformat()}&until={scope.until.isoformat()}"
     totals = Table(
         "events_totals",
         "Events and noise reduction",
         [Column("measure", "Measure", "text"), Column("value", "Value")],
         tiles=True,
         note="From the events statistics (docs/events.md): events received, alerts, alert groups, incidents opened from them. "
-        "Group, service, priority and organisation do not apply.",
+        "Group, service, priority and organisation do not apply."
+        + (
+            f" The range is longer than {stats.MAX_DAYS} days: these are its last {stats.MAX_DAYS}."
+            if since != scope.since
+            else ""
+        ),
     )
     totals.add("Events received", Cell(figures.total.events, link))
     totals.add("Alerts", Cell(figures.total.alerts, link))

@@ -162,3 +162,17 @@ def test_refresh_keeps_the_medians_breach_prediction_reads(dataset):
     assert medians[f"{dataset.desk.pk}:2"] == [6 * 3600, 3]
     # Infra, P3: C 16 h and F 0.5 h (a security incident: medians are the group's, like servicelevels').
     assert medians[f"{dataset.infra.pk}:3"] == [8.25 * 3600, 2]
+
+
+def test_events_over_a_long_range_show_its_most_recent_days(manager_user):
+    import datetime
+
+    from dashboards.filters import Scope
+    from events import stats
+
+    until = datetime.date(2026, 11, 8)
+    long = Scope(since=until - datetime.timedelta(days=800), until=until)
+    totals = queries.events(manager_user, long)[0]
+    since = until - datetime.timedelta(days=stats.MAX_DAYS - 1)
+    assert f"since={since.isoformat()}&until={until.isoformat()}" in totals.rows[0][1].url
+    assert f"these are its last {stats.MAX_DAYS}" in totals.note
