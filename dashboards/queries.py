@@ -450,27 +450,18 @@ def flow(user, scope: Scope) -> Table:
     name, trunc, step = _bucket(scope)
     tz = timezone.get_current_timezone()
     facts = scope.facts(user)
-    created = dict(
-        facts.filter(created_at__gte=scope.start, created_at__lt=scope.end)
-        .annotate(b=trunc("created_at", tzinfo=tz))
-        .values("b")
-        .annotate(n=Count("pk"))
-        .values_list("b", "n")
-    )
-    resolved = dict(
-        facts.filter(resolved_at__gte=scope.start, resolved_at__lt=scope.end)
-        .annotate(b=trunc("resolved_at", tzinfo=tz))
-        .values("b")
-        .annotate(n=Count("pk"))
-        .values_list("b", "n")
-    )
-    done = dict(
-        facts.filter(done_at__gte=scope.start, done_at__lt=scope.end)
-        .annotate(b=trunc("done_at", tzinfo=tz))
-        .values("b")
-        .annotate(n=Count("pk"))
-        .values_list("b", "n")
-    )
+
+    def per_bucket(field: str) -> dict:
+        """Facts whose ``field`` falls in the period, counted per day (week, month)."""
+        return dict(
+            facts.filter(**{f"{field}__gte": scope.start, f"{field}__lt": scope.end})
+            .annotate(b=trunc(field, tzinfo=tz))
+            .values("b")
+            .annotate(n=Count("pk"))
+            .values_list("b", "n")
+        )
+
+    created, resolved, done = per_bucket("created_at"), per_bucket("resolved_at"), per_bucket("done_at")
     open_at_start = (
         facts.filter(created_at__lt=scope.start)
         .filter(Q(done_at__isnull=True) | Q(done_at__gte=scope.start))

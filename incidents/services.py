@@ -338,11 +338,18 @@ class NewIncident:
     is_security: bool = False
 
 
+def check_can_batch(actor) -> None:
+    """Logging incidents in batches (imports, gateways) is for service desk staff."""
+    if actor is None or not roles.is_staff_role(actor):
+        raise PermissionDenied("Only service desk staff log incidents in batches.")
+
+
 @transaction.atomic
 def incident_create_batch(*, actor, items: list[NewIncident]) -> list[Incident]:
     """Log several incidents in one transaction (an import, a gateway's backlog): each exactly as
     ``incident_create`` logs one, with one commit for all. All or none: when one is refused nothing
     is stored, and the error names it (``incidents[<index>].<field>``)."""
+    check_can_batch(actor)
     created = []
     for index, item in enumerate(items):
         try:

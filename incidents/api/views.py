@@ -191,8 +191,7 @@ class IncidentViewSet(RecordViewSet):
         backlog), ``{"incidents": [...]}`` with each item as ``POST incidents/`` takes one. All or
         none: a refused item stores nothing and the errors name it (``incidents[2].caller``). Staff
         only. The answer lists each incident's id, number and address, in the order sent."""
-        if not roles.is_staff_role(request.user):
-            raise exceptions.PermissionDenied("Only service desk staff log incidents in batches.")
+        _service_call(lambda: services.check_can_batch(request.user))
         items = request.data.get("incidents") if isinstance(request.data, dict) else None
         if not isinstance(items, list) or not items or not all(isinstance(item, dict) for item in items):
             raise exceptions.ValidationError(
@@ -218,7 +217,7 @@ class IncidentViewSet(RecordViewSet):
             batch.append(services.NewIncident(fields, cis, watchers, answers, is_security))
         if errors:
             raise exceptions.ValidationError(errors)
-        created = services.incident_create_batch(actor=request.user, items=batch)
+        created = _service_call(lambda: services.incident_create_batch(actor=request.user, items=batch))
         data = {
             "count": len(created),
             "incidents": [
