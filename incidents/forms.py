@@ -5,11 +5,14 @@ same name.
 
 from __future__ import annotations
 
+from functools import cache
+
 import django_filters
 from django import forms
 from django.core.exceptions import ValidationError
 from django.db.models import Exists, OuterRef
 from django.urls import reverse_lazy
+from django.utils.choices import BaseChoiceIterator
 
 from configuration.choices import Environment
 from configuration.forms import AnyOneSelect
@@ -37,6 +40,13 @@ ANSWER_PREFIX = "answer_"
 # Choice lists: only the columns their labels use (a few hundred agents are built into model
 # instances on every queue page), and staff found with EXISTS rather than a DISTINCT over every column.
 def staff_users():
+    return _staff_users().all()
+
+
+@cache
+def _staff_users():
+    """Built once (its subquery cost more than a queue page's filter form took to render); callers
+    get a fresh copy, so this one is never evaluated."""
     staff = User.groups.through.objects.filter(user_id=OuterRef("pk"), group__name__in=roles.STAFF_ROLES)
     return (
         User.objects.filter(Exists(staff), is_active=True)
@@ -97,11 +107,26 @@ CHOICES["ci_class"].follow([CIClass])
 
 def use_cached_choices(form: forms.BaseForm) -> None:
     """Give the select of each field named in ``CHOICES`` its cached options (after its empty one)."""
-    for name, cache in CHOICES.items():
+    for name, choices in CHOICES.items():
         field = form.fields.get(name)
         if field is not None:
-            empty = [("", field.empty_label)] if getattr(field, "empty_label", None) is not None else []
-            field.widget.choices = empty + cache.get()
+            empty = (("", field.empty_label),) if getattr(field, "empty_label", None) is not None else ()
+            field.widget.choices = Options((*empty, *choices.get()))
+
+
+class Options(BaseChoiceIterator):
+    """Choices already in Django's form, ``(value, label)`` pairs: Django normalises a plain list
+    again each time it is set or a form is built (every pair checked, some 800 calls a queue page
+    for its 200 agents); an iterator is passed through as it is."""
+
+    def __init__(self, choices: tuple):
+        self.choices = choices
+
+    def __iter__(self):
+        return iter(self.choices)
+
+    def __len__(self) -> int:
+        return len(self.choices)
 
 
 class UsernameField(forms.ModelChoiceField):
