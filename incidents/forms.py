@@ -12,7 +12,6 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.db.models import Exists, OuterRef
 from django.urls import reverse_lazy
-from django.utils.choices import BaseChoiceIterator
 
 from configuration.choices import Environment
 from configuration.forms import AnyOneSelect
@@ -30,7 +29,7 @@ from incidents.choices import (
 from incidents.filters import IncidentFilterSet
 from incidents.models import Category, Incident, SavedView
 from itsm import roles
-from itsm.forms import style_form
+from itsm.forms import Options, OptionsSelect, style_form
 from itsm.refcache import ReferenceCache
 from people.models import Supplier, SupportGroup, User
 
@@ -110,23 +109,11 @@ def use_cached_choices(form: forms.BaseForm) -> None:
     for name, choices in CHOICES.items():
         field = form.fields.get(name)
         if field is not None:
-            empty = (("", field.empty_label),) if getattr(field, "empty_label", None) is not None else ()
-            field.widget.choices = Options((*empty, *choices.get()))
-
-
-class Options(BaseChoiceIterator):
-    """Choices already in Django's form, ``(value, label)`` pairs: Django normalises a plain list
-    again each time it is set or a form is built (every pair checked, some 800 calls a queue page
-    for its 200 agents); an iterator is passed through as it is."""
-
-    def __init__(self, choices: tuple):
-        self.choices = choices
-
-    def __iter__(self):
-        return iter(self.choices)
-
-    def __len__(self) -> int:
-        return len(self.choices)
+            options = Options.of(choices.get(), getattr(field, "empty_label", None))
+            if type(field.widget) is forms.Select:
+                field.widget = OptionsSelect.like(field.widget, options)
+            else:
+                field.widget.choices = options
 
 
 class UsernameField(forms.ModelChoiceField):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django import forms
 from django.forms.renderers import DjangoTemplates
+from django.utils.choices import BaseChoiceIterator
 from django.utils.html import conditional_escape as esc
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
@@ -68,6 +69,72 @@ def _attrs(attrs: dict) -> str:
         for name, value in attrs.items()
         if value is not False
     )
+
+
+class Options(BaseChoiceIterator):
+    """Flat ``(value, label)`` choices read from a cache, shared by every form that offers them
+    (``Options.of``): Django would normalise a plain list again each time it is set or a form is
+    built (every pair checked, some 800 calls a queue page for its 200 agents); an iterator is
+    passed through as it is. Their ``<option>`` markup is kept per selected value."""
+
+    _shared: dict = {}
+
+    def __init__(self, choices: tuple):
+        self.choices = choices
+        self._html: dict[tuple, str] = {}
+
+    @classmethod
+    def of(cls, values: list, empty_label: str | None) -> Options:
+        """The options of ``values`` (a cached list: the same object until its cache refreshes),
+        after an empty one when ``empty_label`` is given."""
+        key = (id(values), empty_label)
+        shared = cls._shared.get(key)
+        if shared is None or shared[0] is not values:
+            empty = (("", empty_label),) if empty_label is not None else ()
+            shared = cls._shared[key] = (values, cls((*empty, *values)))
+        return shared[1]
+
+    def __iter__(self):
+        return iter(self.choices)
+
+    def __len__(self) -> int:
+        return len(self.choices)
+
+    def html(self, values: list[str]) -> str:
+        """What ``render_select`` draws for these options with ``values`` selected (the first
+        matching one, as Django's single select does)."""
+        key = tuple(values)
+        text = self._html.get(key)
+        if text is None:
+            parts, chosen = [], False
+            for value, label in self.choices:
+                shown = "" if value is None else str(value)
+                selected = not chosen and shown in values
+                chosen = chosen or selected
+                parts.append(
+                    f'\n  <option value="{escape(shown)}"{_SELECTED if selected else ""}>{esc(label)}</option>\n'
+                )
+            if len(self._html) > 256:
+                self._html.clear()
+            text = self._html[key] = "".join(parts)
+        return text
+
+
+class OptionsSelect(forms.Select):
+    """A single select over ``Options``: the markup of Django's ``select.html`` without building an
+    option dict per choice on every page (``ChoiceWidget.optgroups``)."""
+
+    @classmethod
+    def like(cls, widget: forms.Select, options: Options) -> OptionsSelect:
+        select = cls(attrs=widget.attrs.copy(), choices=options)
+        select.is_required, select.is_localized = widget.is_required, widget.is_localized
+        return select
+
+    def render(self, name, value, attrs=None, renderer=None):
+        final = self.build_attrs(self.attrs, attrs)
+        return mark_safe(  # noqa: S308 - names, attributes and options are escaped
+            f'<select name="{esc(name)}"{_attrs(final)}>{self.choices.html(self.format_value(value))}\n</select>'
+        )
 
 
 # Django's widgets whose template is only ``{% include "django/forms/widgets/input.html" %}``.

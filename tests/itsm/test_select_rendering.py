@@ -80,3 +80,35 @@ def test_bound_values_and_errors_render_alike():
 
 def test_the_project_uses_it(settings):
     assert settings.FORM_RENDERER == "itsm.forms.FormRenderer"
+
+
+CACHED = [(1, "Ann <Admin>"), (2, "Bob & 'Co'"), (3, 'Cy "the" Third'), (30, "Thirty")]
+
+
+@pytest.mark.parametrize("value", [None, "", 2, "3", 30, 99])
+@pytest.mark.parametrize("empty_label", ["Any", None])
+@pytest.mark.parametrize("required", [True, False])
+def test_options_select_draws_what_djangos_select_draws(value, empty_label, required):
+    from itsm.forms import Options, OptionsSelect
+
+    options = Options.of(CACHED, empty_label)
+    django_select = forms.Select(attrs={"class": "form-select", "data-x": 'a"b'}, choices=list(options))
+    django_select.is_required = required
+    ours = OptionsSelect.like(django_select, options)
+    attrs = {"id": "id_who", "required": required}
+    expected = django_select.render("who", value, attrs=attrs, renderer=DjangoTemplates())
+    assert ours.render("who", value, attrs=attrs) == expected
+    # Drawn again (from the options' own markup cache), the same.
+    assert ours.render("who", value, attrs=attrs) == expected
+
+
+def test_options_are_shared_until_their_cache_refreshes():
+    from itsm.forms import Options
+
+    values = list(CACHED)
+    first = Options.of(values, "Any")
+    assert Options.of(values, "Any") is first
+    assert Options.of(values, None) is not first
+    refreshed = list(CACHED)
+    assert Options.of(refreshed, "Any") is not first
+    assert list(Options.of(refreshed, "Any")) == [("", "Any"), *CACHED]
