@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from configuration.models import ConfigurationItem
+from dashboards import rollup
 from dashboards.filters import Scope
 from dashboards.models import OPEN, RefreshState
 from dashboards.tables import Cell, Column, Table, incident_list
@@ -45,6 +46,10 @@ class TotalOver(Func):
 
 def _pct(part: int, whole: int) -> float | None:
     return round(100.0 * part / whole, 1) if whole else None
+
+
+def _mean(total, n) -> float | None:
+    return float(total) / n if n else None
 
 
 def _hours(seconds) -> float | None:
@@ -95,28 +100,28 @@ def _sla_counts(prefix: str) -> dict:
 # -- SLA -------------------------------------------------------------------------------------------
 
 
+SLA_MEASURES = [f"{t}_{s}" for t, _ in TARGETS for s in ("met", "breached")]
+
+
 def sla_attainment(user, scope: Scope, now=None) -> Table:
+    """Met, breached and running from the rollup; due within 24 h (it moves with the clock) from
+    the facts' running clocks due next (partial indexes on the deadlines)."""
     now = now or timezone.now()
-    rows = scope.created(user)
-    counts = rows.aggregate(
-        **_sla_counts("response"),
-        **_sla_counts("resolution"),
-        response_running=Count("pk", filter=Q(response_state="running")),
-        resolution_running=Count("pk", filter=Q(resolution_state="running")),
-        response_at_risk=Count(
-            "pk",
-            filter=Q(
-                response_state="running", response_due__gte=now, response_due__lt=now + sla.AT_RISK_WINDOW
-            ),
-        ),
-        resolution_at_risk=Count(
-            "pk",
-            filter=Q(
-                resolution_state="running",
-                resolution_due__gte=now,
-                resolution_due__lt=now + sla.AT_RISK_WINDOW,
-            ),
-        ),
+    counts = rollup.sums(user, scope, [*SLA_MEASURES, "response_running", "resolution_running"])[None]
+    due = {
+        target: Q(
+            **{
+                f"{target}_state": "running",
+                f"{target}_due__gte": now,
+                f"{target}_due__lt": now + sla.AT_RISK_WINDOW,
+            }
+        )
+        for target, _ in TARGETS
+    }
+    counts |= (
+        scope.created(user)
+        .filter(due["response"] | due["resolution"])
+        .aggregate(**{f"{target}_at_risk": Count("pk", filter=q) for target, q in due.items()})
     )
     table = Table(
         "sla_attainment",
@@ -176,12 +181,17 @@ def _sla_row(table: Table, label, row: dict, params: dict | None) -> None:
 def sla_by(user, scope: Scope, dimension: str) -> Table:
     """SLA attainment per priority, group or service (incidents logged in the period)."""
     field = {"priority": "priority", "group": "group_id", "service": "service_id"}[dimension]
-    rows = list(
-        scope.created(user)
-        .values(field)
-        .annotate(**_sla_counts("response"), **_sla_counts("resolution"))
-        .order_by(field)
-    )
+    if dimension == "service":  # not a dimension of the rollup
+        rows = list(
+            scope.created(user)
+            .values(field)
+            .annotate(**_sla_counts("response"), **_sla_counts("resolution"))
+            .order_by(field)
+        )
+    else:
+        rows = [
+            {field: key, **row} for key, row in rollup.sums(user, scope, SLA_MEASURES, by=dimension).items()
+        ]
     title = {"priority": "SLA by priority", "group": "SLA by group", "service": "SLA by service"}[dimension]
     table = Table(
         f"sla_by_{dimension}",
@@ -218,13 +228,10 @@ def _names(dimension: str, ids) -> dict:
 
 def sla_by_month(user, scope: Scope) -> Table:
     tz = timezone.get_current_timezone()
-    rows = list(
-        scope.created(user)
-        .annotate(month=TruncMonth("created_at", tzinfo=tz))
-        .values("month")
-        .annotate(**_sla_counts("response"), **_sla_counts("resolution"))
-        .order_by("month")
-    )
+    rows = [
+        {"month": _local_start(month), **row}
+        for month, row in sorted(rollup.sums(user, scope, SLA_MEASURES, by="month").items())
+    ]
     table = Table(
         "sla_by_month",
         "SLA by month",
@@ -236,6 +243,10 @@ def sla_by_month(user, scope: Scope) -> Table:
         params = {**scope.dims(), "created_after": start, "created_before": end}
         _sla_row(table, row["month"].astimezone(tz).strftime("%Y-%m"), row, params)
     return table
+
+
+def _local_start(day: datetime.date) -> datetime.datetime:
+    return datetime.datetime.combine(day, datetime.time.min, tzinfo=timezone.get_current_timezone())
 
 
 def breaches(user, scope: Scope, limit: int = 50) -> Table:
@@ -327,15 +338,16 @@ def _cause(periods, at, groups) -> str:
 
 
 def time_in_status(user, scope: Scope) -> Table:
+    """Means from the rollup's sums; medians (not additive) from the facts."""
+    sums = rollup.sums(user, scope, ["logged", "seconds_new", "seconds_in_progress", "seconds_on_hold"])[None]
     agg = scope.created(user).aggregate(
-        n=Count("pk"),
-        new=Avg("seconds_new"),
-        in_progress=Avg("seconds_in_progress"),
-        on_hold=Avg("seconds_on_hold"),
         new_median=Median("seconds_new"),
         in_progress_median=Median("seconds_in_progress"),
         on_hold_median=Median("seconds_on_hold"),
     )
+    agg["n"] = sums["logged"]
+    for key in ("new", "in_progress", "on_hold"):
+        agg[key] = _mean(sums[f"seconds_{key}"], sums["logged"])
     table = Table(
         "time_in_status",
         "Time in each status",
@@ -449,24 +461,22 @@ def flow(user, scope: Scope) -> Table:
     """Created, resolved and open at the end of each day (week, month) of the period."""
     name, trunc, step = _bucket(scope)
     tz = timezone.get_current_timezone()
-    facts = scope.facts(user)
-
-    def per_bucket(field: str) -> dict:
-        """Facts whose ``field`` falls in the period, counted per day (week, month)."""
-        return dict(
-            facts.filter(**{f"{field}__gte": scope.start, f"{field}__lt": scope.end})
-            .annotate(b=trunc(field, tzinfo=tz))
-            .values("b")
-            .annotate(n=Count("pk"))
-            .values_list("b", "n")
+    counts = {
+        _local_start(day): row
+        for day, row in rollup.sums(user, scope, ["logged", "resolved", "done"], by=name).items()
+    }
+    if rollup.covers(scope):
+        before = rollup.sums(user, scope, ["logged", "done"], until=scope.since - datetime.timedelta(days=1))[
+            None
+        ]
+        open_at_start = before["logged"] - before["done"]
+    else:  # the facts' indexes on (service or organisation, created) find these faster
+        open_at_start = (
+            scope.facts(user)
+            .filter(created_at__lt=scope.start)
+            .filter(Q(done_at__isnull=True) | Q(done_at__gte=scope.start))
+            .count()
         )
-
-    created, resolved, done = per_bucket("created_at"), per_bucket("resolved_at"), per_bucket("done_at")
-    open_at_start = (
-        facts.filter(created_at__lt=scope.start)
-        .filter(Q(done_at__isnull=True) | Q(done_at__gte=scope.start))
-        .count()
-    )
     table = Table(
         "flow",
         f"Created, resolved and open per {name}",
@@ -486,14 +496,16 @@ def flow(user, scope: Scope) -> Table:
     while bucket < scope.end:
         end = _bucket_end(bucket, step)
         lo, hi = _clamp(scope, bucket, end)
-        c, r, d = created.get(bucket, 0), resolved.get(bucket, 0), done.get(bucket, 0)
+        row = counts.get(bucket, {})
+        c, r, d = row.get("logged", 0), row.get("resolved", 0), row.get("done", 0)
         backlog += c - d
-        at = min(hi, now)
+        # The period still running ends at the last refresh: its backlog is what is open now.
+        open_params = {**dims, "open_at": hi} if hi <= now else {**dims, "open": True}
         table.add(
             bucket.astimezone(tz).strftime("%Y-%m-%d" if name != "month" else "%Y-%m"),
             Cell(c, incident_list({**dims, "created_after": lo, "created_before": hi})),
             Cell(r, incident_list({**dims, "resolved_after": lo, "resolved_before": hi})),
-            Cell(backlog, incident_list({**dims, "open_at": at}) if at == hi else None),
+            Cell(backlog, incident_list(open_params)),
         )
         bucket = end
     return table
@@ -620,31 +632,41 @@ def backlog_by_assignee(user, scope: Scope, limit: int = 25) -> Table:
     return table
 
 
+TIMES_MEASURES = [
+    "responded",
+    "respond_seconds",
+    "response_clocked",
+    "response_business",
+    "resolved",
+    "resolve_seconds",
+    "resolution_clocked",
+    "resolution_business",
+]
+
+
 def times(user, scope: Scope) -> Table:
-    """Mean and median time to respond and to resolve, wall-clock and business (from the clocks)."""
+    """Mean and median time to respond and to resolve, wall-clock and business (from the clocks).
+    Counts and means from the rollup's sums; medians (not additive) from the facts."""
     wall_respond = Extract(F("responded_at") - F("created_at"), "epoch")
     wall_resolve = Extract(F("resolved_at") - F("created_at"), "epoch")
+    sums = rollup.sums(user, scope, TIMES_MEASURES)[None]
     responded = (
         scope.created(user)
         .filter(responded_at__isnull=False)
-        .aggregate(
-            n=Count("pk"),
-            mean=Avg(wall_respond),
-            median=Median(wall_respond),
-            clocked=Count("pk", filter=Q(response_business_seconds__isnull=False)),
-            business_mean=Avg("response_business_seconds"),
-            business_median=Median("response_business_seconds"),
-        )
+        .aggregate(median=Median(wall_respond), business_median=Median("response_business_seconds"))
     )
-    resolved_rows = scope.facts(user).filter(resolved_at__gte=scope.start, resolved_at__lt=scope.end)
-    resolved = resolved_rows.aggregate(
-        n=Count("pk"),
-        mean=Avg(wall_resolve),
-        median=Median(wall_resolve),
-        clocked=Count("pk", filter=Q(resolution_business_seconds__isnull=False)),
-        business_mean=Avg("resolution_business_seconds"),
-        business_median=Median("resolution_business_seconds"),
+    resolved = (
+        scope.facts(user)
+        .filter(resolved_at__gte=scope.start, resolved_at__lt=scope.end)
+        .aggregate(median=Median(wall_resolve), business_median=Median("resolution_business_seconds"))
     )
+    for agg, n, seconds, target in (
+        (responded, "responded", "respond_seconds", "response"),
+        (resolved, "resolved", "resolve_seconds", "resolution"),
+    ):
+        agg["n"], agg["clocked"] = sums[n], sums[f"{target}_clocked"]
+        agg["mean"] = _mean(sums[seconds], sums[n])
+        agg["business_mean"] = _mean(sums[f"{target}_business"], sums[f"{target}_clocked"])
     table = Table(
         "times",
         "Time to respond and to resolve",
@@ -685,12 +707,13 @@ def times(user, scope: Scope) -> Table:
 
 def quality(user, scope: Scope) -> Table:
     """First-contact resolution and reopen rates [INC-11], of incidents logged in the period."""
-    agg = scope.created(user).aggregate(
-        logged=Count("pk"),
-        resolved=Count("pk", filter=Q(status__in=["resolved", "closed"])),
-        fcr=Count("pk", filter=Q(first_contact_resolution=True)),
-        reopened=Count("pk", filter=Q(reopen_count__gt=0)),
-    )
+    sums = rollup.sums(user, scope, ["logged", "resolved_now", "first_contact", "reopened"])[None]
+    agg = {
+        "logged": sums["logged"],
+        "resolved": sums["resolved_now"],
+        "fcr": sums["first_contact"],
+        "reopened": sums["reopened"],
+    }
     base = scope.created_params()
     table = Table(
         "quality",
@@ -721,14 +744,17 @@ def quality(user, scope: Scope) -> Table:
     return table
 
 
+HOPS = [f"hops_{n}" for n in range(6)]  # hops_5: five or more
+
+
 def hops(user, scope: Scope) -> Table:
     """Reassignments ("hops") per incident: the distribution, with each count's share (a window sum)."""
-    rows = list(
-        scope.created(user)
-        .values("reassignment_count")
-        .annotate(n=Count("pk"), total=TotalOver())
-        .order_by("reassignment_count")
-    )
+    sums = rollup.sums(user, scope, ["logged", *HOPS])[None]
+    rows = [
+        {"reassignment_count": n, "n": sums[key], "total": sums["logged"]}
+        for n, key in enumerate(HOPS)
+        if sums[key]
+    ]
     table = Table(
         "hops",
         "Reassignments per incident",
@@ -886,9 +912,8 @@ def major_incidents(user, scope: Scope, limit: int = 50) -> Table:
 
 
 def problem_links(user, scope: Scope) -> Table:
-    agg = scope.created(user).aggregate(
-        linked=Count("pk", filter=Q(has_problem=True)), unlinked=Count("pk", filter=Q(has_problem=False))
-    )
+    sums = rollup.sums(user, scope, ["logged", "problem_linked"])[None]
+    agg = {"linked": sums["problem_linked"], "unlinked": sums["logged"] - sums["problem_linked"]}
     table = Table(
         "problem_links",
         "Incidents linked to problems",
@@ -901,8 +926,17 @@ def problem_links(user, scope: Scope) -> Table:
         note="Linked through a problem's incident list or a link from the incident's page.",
     )
     total = agg["linked"] + agg["unlinked"]
-    table.add("Linked to a problem", agg["linked"], _pct(agg["linked"], total))
-    table.add("Not linked", agg["unlinked"], _pct(agg["unlinked"], total))
+    base = scope.created_params()
+    table.add(
+        "Linked to a problem",
+        Cell(agg["linked"], incident_list({**base, "problem": True})),
+        _pct(agg["linked"], total),
+    )
+    table.add(
+        "Not linked",
+        Cell(agg["unlinked"], incident_list({**base, "problem": False})),
+        _pct(agg["unlinked"], total),
+    )
     return table
 
 
@@ -993,7 +1027,7 @@ def self_help(user, scope: Scope) -> Table:
         solved = solved.filter(organisation_id=scope.organisation_id)
     v = visits.aggregate(visitors=Count("user_id", distinct=True), visits=Count("pk"), hits=Sum("hits"))
     n_solved = solved.count()
-    portal = scope.created(user).filter(channel="portal").count()
+    portal = rollup.sums(user, scope, ["portal"])[None]["portal"]
     table = Table(
         "self_help",
         "Portal and self-help",
@@ -1041,14 +1075,9 @@ def self_help_by_period(user, scope: Scope) -> Table:
         .annotate(n=Count("pk"))
         .values_list("b", "n")
     )
-    portal = dict(
-        scope.created(user)
-        .filter(channel="portal")
-        .annotate(b=trunc("created_at", tzinfo=tz))
-        .values("b")
-        .annotate(n=Count("pk"))
-        .values_list("b", "n")
-    )
+    portal = {
+        _local_start(day): row["portal"] for day, row in rollup.sums(user, scope, ["portal"], by=name).items()
+    }
     table = Table(
         "self_help_by_period",
         f"Self-help per {name}",
@@ -1104,24 +1133,32 @@ def _is_security(user) -> bool:
 
 
 def csat(user, scope: Scope) -> Table:
+    # Per rating, the incidents rated so in the period (one incident rated twice alike counts once):
+    # what the linked list shows.
     agg = _answers(user, scope).aggregate(
-        n=Count("pk"), mean=Avg("rating"), **{f"r{n}": Count("pk", filter=Q(rating=n)) for n in range(1, 6)}
+        n=Count("pk"),
+        mean=Avg("rating"),
+        **{f"r{n}": Count("incident_id", distinct=True, filter=Q(rating=n)) for n in range(1, 6)},
     )
     table = Table(
         "csat",
         "Satisfaction (CSAT)",
         [
             Column("rating", "Rating", "text"),
-            Column("answers", "Answers"),
+            Column("answers", "Incidents rated"),
             Column("share", "Share %", "percent"),
         ],
         chart={"type": "bar", "label": "rating", "series": ["answers"]},
-        note=f"Answers given in the period: {agg['n']}, average {round(agg['mean'], 2) if agg['mean'] else '—'} of 5. "
-        "Group and service are those of the incident when the caller answered.",
+        note=f"Answers given in the period: {agg['n']}, average {round(agg['mean'], 2) if agg['mean'] else '—'} of 5; "
+        "per rating, the incidents rated so in the period (rated twice alike: once). "
+        "Group and service are those of the incident when the caller answered (filtered by them, no list link).",
     )
+    rated = sum(agg[f"r{n}"] for n in range(1, 6))
     for n in range(1, 6):
-        params = {"rating": n, **{k: v for k, v in scope.dims().items() if k in ("priority", "organisation")}}
-        table.add(f"{n} of 5", Cell(agg[f"r{n}"], incident_list(params)), _pct(agg[f"r{n}"], agg["n"]))
+        params = {**scope.dims(), "rating": n, "rated_after": scope.start, "rated_before": scope.end}
+        # The answer's group and service are copied when it is given; the list filters the incident's now.
+        link = incident_list(params) if scope.group_id is None and scope.service_id is None else None
+        table.add(f"{n} of 5", Cell(agg[f"r{n}"], link), _pct(agg[f"r{n}"], rated))
     return table
 
 

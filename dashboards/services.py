@@ -5,7 +5,9 @@ the ``incident_changed`` receiver, of those whose live SLA clock passed its dead
 run (a breach changes no incident row), and of those newly linked to a problem; ``full=True``
 rewrites every incident (after a bulk load, or from ``manage.py dashboards_refresh --all``). Each
 batch is one ``INSERT ... SELECT ... ON CONFLICT DO UPDATE`` computed from the current rows, so a
-second run, a retry or two workers at once write the same values.
+second run, a retry or two workers at once write the same values. In the same transaction it
+recomputes the daily rollup (``dashboards.rollup``) of every day those facts counted on before or
+after the write.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import connection, transaction
 from django.utils import timezone
 
+from dashboards import rollup
 from dashboards.models import RefreshState
 
 BATCH = 20_000
@@ -124,12 +127,17 @@ def _types() -> dict:
     }
 
 
-def _write(ids: list[int], now: datetime.datetime, types: dict) -> int:
+def _write(ids: list[int], now: datetime.datetime, types: dict, *, days: bool = True) -> int:
+    """Rewrite the facts of ``ids`` and (``days``) the rollup of the days they count on."""
     if not ids:
         return 0
+    before = rollup.days_of(ids) if days else set()
     with connection.cursor() as cursor:
         cursor.execute(SQL, {"ids": ids, "now": now, **types})
-        return cursor.rowcount
+        written = cursor.rowcount
+    if days:
+        rollup.recompute(before | rollup.days_of(ids))
+    return written
 
 
 def resolution_medians(now: datetime.datetime) -> dict:
@@ -167,10 +175,12 @@ def facts_refresh(*, full: bool = False, now: datetime.datetime | None = None) -
             ids = [row[0] for row in cursor.fetchall()]
         for start in range(0, len(ids), BATCH):
             with transaction.atomic():
-                written += _write(ids[start : start + BATCH], now, types)
+                written += _write(ids[start : start + BATCH], now, types, days=False)
         state.full_rebuild_at = now
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE dashboards_incidentfact")
+        with transaction.atomic():
+            rollup.rebuild()
     else:
         since = (state.refreshed_at or now - datetime.timedelta(days=1)) - OVERLAP
         while True:
@@ -207,6 +217,9 @@ def facts_refresh(*, full: bool = False, now: datetime.datetime | None = None) -
         for start in range(0, len(ids_list), BATCH):
             with transaction.atomic():
                 written += _write(ids_list[start : start + BATCH], now, types)
+        if state.rollup_time_zone != rollup.time_zone():
+            with transaction.atomic():
+                rollup.rebuild()
     medians = {}
     if full or state.medians_at is None or state.medians_at < now - MEDIANS_EVERY:
         medians = {"resolution_medians": resolution_medians(now), "medians_at": now}
@@ -216,6 +229,7 @@ def facts_refresh(*, full: bool = False, now: datetime.datetime | None = None) -
         refreshed_at=now,
         full_rebuild_at=state.full_rebuild_at,
         rows_last_run=written,
+        rollup_time_zone=rollup.time_zone(),
         seconds_last_run=seconds,
     )
     return RefreshResult(rows=written, seconds=seconds, refreshed_at=now)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime
 
 import django_filters
+from django.apps import apps
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
@@ -22,6 +23,7 @@ from incidents.choices import DONE_STATUSES, OPEN_STATUSES, Channel, Priority, S
 from incidents.models import Category, Incident, SatisfactionResponse
 from itsm import roles
 from itsm.filters import RecordFilterSet
+from itsm.models import RecordLink
 from people.models import SupportGroup, User
 from servicelevels import queries as sla
 from servicelevels.models import Clock
@@ -115,6 +117,10 @@ class IncidentFilterSet(RecordFilterSet):
     rating = django_filters.ChoiceFilter(
         choices=[(str(n), str(n)) for n in range(1, 6)], method="filter_rating", label="Satisfaction rating"
     )
+    # With ``rating``: the rating was given in this period (the same answer; the dashboards' CSAT).
+    rated_after = django_filters.IsoDateTimeFilter(method="filter_rated", label="Rated from")
+    rated_before = django_filters.IsoDateTimeFilter(method="filter_rated", label="Rated before")
+    problem = django_filters.BooleanFilter(method="filter_problem", label="Linked to a problem")
     ci_class = django_filters.ModelChoiceFilter(
         queryset=CIClass.objects.all(), method="filter_ci_class", label="Affected CI class"
     )
@@ -188,9 +194,40 @@ class IncidentFilterSet(RecordFilterSet):
             return queryset
         return queryset.filter(reopen_count__gt=0) if value else queryset.filter(reopen_count=0)
 
+    def _answered(self, **criteria) -> Exists:
+        """An answer of the incident's caller with ``criteria``, given within ``rated_after``/``rated_before``."""
+        answers = SatisfactionResponse.objects.filter(incident_id=OuterRef("pk"), **criteria)
+        data = self.form.cleaned_data
+        if data.get("rated_after"):
+            answers = answers.filter(created_at__gte=data["rated_after"])
+        if data.get("rated_before"):
+            answers = answers.filter(created_at__lt=data["rated_before"])
+        return Exists(answers)
+
     def filter_rating(self, queryset, name, value):
-        answers = SatisfactionResponse.objects.filter(incident_id=OuterRef("pk"), rating=int(value))
-        return queryset.filter(Exists(answers))
+        return queryset.filter(self._answered(rating=int(value)))
+
+    def filter_rated(self, queryset, name, value):
+        data = self.form.cleaned_data
+        if value is None or data.get("rating") or (name == "rated_before" and data.get("rated_after")):
+            return queryset  # one answer within both bounds (and of the rating): applied once
+        return queryset.filter(self._answered())
+
+    def filter_problem(self, queryset, name, value):
+        """Linked through a problem's incident list or a record link either way (the dashboards' rule)."""
+        if value is None:
+            return queryset
+        problem_type = ContentType.objects.get_by_natural_key("problems", "problem")
+        incident_type = ContentType.objects.get_for_model(Incident)
+        links = apps.get_model("problems", "ProblemIncident").objects.filter(incident_id=OuterRef("pk"))
+        outgoing = RecordLink.objects.filter(
+            source_type=incident_type, source_id=OuterRef("pk"), target_type=problem_type
+        )
+        incoming = RecordLink.objects.filter(
+            target_type=incident_type, target_id=OuterRef("pk"), source_type=problem_type
+        )
+        linked = Q(Exists(links)) | Q(Exists(outgoing)) | Q(Exists(incoming))
+        return queryset.filter(linked) if value else queryset.exclude(linked)
 
     def _affected(self, cis) -> Q:
         through = Incident.cis.through.objects.filter(incident_id=OuterRef("pk"), configurationitem__in=cis)

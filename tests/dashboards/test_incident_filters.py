@@ -41,6 +41,12 @@ def test_reporting_filters(dataset, manager_user):
 
 def test_bad_reporting_filter_values_are_400(manager_user):
     client = api_client_for(manager_user)
-    for query in ("sla=resolution_sideways", "open_at=tuesday", "rating=9", "reassignments=x"):
+    for query in (
+        "sla=resolution_sideways",
+        "open_at=tuesday",
+        "rating=9",
+        "reassignments=x",
+        "rated_after=today",
+    ):
         response = client.get(f"/api/v1/incidents/?{query}")
         assert response.status_code == 400, query
