@@ -14,6 +14,19 @@ from django.db.models import Q
 OPEN = ("new", "in_progress", "on_hold")
 
 
+# The medians over long ranges are read as the middle rows of these (value, instant) indexes
+# (``queries._median``): an index-only scan instead of sorting up to a million values.
+RANKED = [
+    ("seconds_new", ["created_at"], "new"),
+    ("seconds_in_progress", ["created_at"], "progress"),
+    ("seconds_on_hold", ["created_at"], "hold"),
+    ("respond_seconds", ["created_at", "responded_at"], "respond"),
+    ("response_business_seconds", ["created_at", "responded_at"], "response"),
+    ("resolve_seconds", ["resolved_at"], "resolve"),
+    ("resolution_business_seconds", ["resolved_at"], "resolution"),
+]
+
+
 class SLAState(models.TextChoices):
     NONE = "", "No clock"
     MET = "met", "Met"
@@ -58,6 +71,9 @@ class IncidentFact(models.Model):
     seconds_new = models.FloatField(default=0)
     seconds_in_progress = models.FloatField(default=0)
     seconds_on_hold = models.FloatField(default=0)
+    # Wall-clock seconds to respond and to resolve (their medians read indexes ordered by them).
+    respond_seconds = models.FloatField(null=True)
+    resolve_seconds = models.FloatField(null=True)
     refreshed_at = models.DateTimeField()
 
     class Meta:
@@ -79,7 +95,7 @@ class IncidentFact(models.Model):
             # The open backlog (by group, assignee, age, priority) read by index-only scans.
             models.Index(
                 fields=["group_id", "priority", "created_at"],
-                include=["assignee_id", "is_security", "caller_id", "resolution_state"],
+                include=["assignee_id", "is_security", "caller_id", "resolution_state", "incident_id"],
                 condition=Q(status__in=OPEN),
                 name="fact_open_cover_idx",
             ),
@@ -98,6 +114,15 @@ class IncidentFact(models.Model):
                 condition=Q(resolution_state="running"),
                 name="fact_running_due_idx",
             ),
+            *[
+                models.Index(
+                    fields=[field],
+                    include=[*instants, "group_id", "priority", "is_security", "caller_id"],
+                    condition=Q(**{f"{field}__isnull": False}),
+                    name=f"fact_rank_{short}_idx",
+                )
+                for field, instants, short in RANKED
+            ],
         ]
 
     def __str__(self) -> str:

@@ -18,7 +18,7 @@ from django.utils import timezone
 from configuration.models import ConfigurationItem
 from dashboards import rollup
 from dashboards.filters import Scope
-from dashboards.models import OPEN, RefreshState
+from dashboards.models import OPEN, IncidentFact, RefreshState
 from dashboards.tables import Cell, Column, Table, incident_list
 from incidents.choices import Priority
 from incidents.models import Category, Incident, SatisfactionResponse
@@ -50,6 +50,24 @@ def _pct(part: int, whole: int) -> float | None:
 
 def _mean(total, n) -> float | None:
     return float(total) / n if n else None
+
+
+# From this many values a median is read as the middle rows of an index ordered by the value
+# (models.RANKED; an index-only scan), below it as PERCENTILE_CONT over the rows (a sort).
+RANK_FROM = 100_000
+
+
+def _median(rows, field: str, n: int) -> float | None:
+    """The exact median of ``field`` over ``rows`` (``n``: how many have it, from the rollup's
+    counts), as PERCENTILE_CONT(0.5) gives it: the middle value, or the two middle ones interpolated."""
+    rows = rows.filter(**{f"{field}__isnull": False})
+    if n < max(RANK_FROM, 1):
+        return rows.aggregate(median=Median(field))["median"]
+    low = (n - 1) // 2
+    values = list(rows.order_by(field).values_list(field, flat=True)[low : n // 2 + 1])
+    if len(values) != 2 - n % 2:  # a refresh committed since ``n`` was counted
+        return rows.aggregate(median=Median(field))["median"]
+    return values[0] + 0.5 * (values[-1] - values[0])
 
 
 def _hours(seconds) -> float | None:
@@ -340,14 +358,10 @@ def _cause(periods, at, groups) -> str:
 def time_in_status(user, scope: Scope) -> Table:
     """Means from the rollup's sums; medians (not additive) from the facts."""
     sums = rollup.sums(user, scope, ["logged", "seconds_new", "seconds_in_progress", "seconds_on_hold"])[None]
-    agg = scope.created(user).aggregate(
-        new_median=Median("seconds_new"),
-        in_progress_median=Median("seconds_in_progress"),
-        on_hold_median=Median("seconds_on_hold"),
-    )
-    agg["n"] = sums["logged"]
+    rows, agg = scope.created(user), {"n": sums["logged"]}
     for key in ("new", "in_progress", "on_hold"):
         agg[key] = _mean(sums[f"seconds_{key}"], sums["logged"])
+        agg[f"{key}_median"] = _median(rows, f"seconds_{key}", sums["logged"])
     table = Table(
         "time_in_status",
         "Time in each status",
@@ -647,26 +661,19 @@ TIMES_MEASURES = [
 def times(user, scope: Scope) -> Table:
     """Mean and median time to respond and to resolve, wall-clock and business (from the clocks).
     Counts and means from the rollup's sums; medians (not additive) from the facts."""
-    wall_respond = Extract(F("responded_at") - F("created_at"), "epoch")
-    wall_resolve = Extract(F("resolved_at") - F("created_at"), "epoch")
     sums = rollup.sums(user, scope, TIMES_MEASURES)[None]
-    responded = (
-        scope.created(user)
-        .filter(responded_at__isnull=False)
-        .aggregate(median=Median(wall_respond), business_median=Median("response_business_seconds"))
-    )
-    resolved = (
-        scope.facts(user)
-        .filter(resolved_at__gte=scope.start, resolved_at__lt=scope.end)
-        .aggregate(median=Median(wall_resolve), business_median=Median("resolution_business_seconds"))
-    )
-    for agg, n, seconds, target in (
-        (responded, "responded", "respond_seconds", "response"),
-        (resolved, "resolved", "resolve_seconds", "resolution"),
+    responded_rows = scope.created(user).filter(responded_at__isnull=False)
+    resolved_rows = scope.facts(user).filter(resolved_at__gte=scope.start, resolved_at__lt=scope.end)
+    responded, resolved = {}, {}
+    for agg, rows, n, seconds, target in (
+        (responded, responded_rows, "responded", "respond_seconds", "response"),
+        (resolved, resolved_rows, "resolved", "resolve_seconds", "resolution"),
     ):
         agg["n"], agg["clocked"] = sums[n], sums[f"{target}_clocked"]
         agg["mean"] = _mean(sums[seconds], sums[n])
+        agg["median"] = _median(rows, seconds, sums[n])
         agg["business_mean"] = _mean(sums[f"{target}_business"], sums[f"{target}_clocked"])
+        agg["business_median"] = _median(rows, f"{target}_business_seconds", sums[f"{target}_clocked"])
     table = Table(
         "times",
         "Time to respond and to resolve",
@@ -1113,16 +1120,22 @@ def _answers(user, scope: Scope):
     rows = SatisfactionResponse.objects.visible_to(user).filter(
         created_at__gte=scope.start, created_at__lt=scope.end
     )
+    # The incident's security flag, priority and caller's organisation from its facts: the narrow
+    # rows (joining the incidents read a million wide rows for two years, 270 ms).
     if not _is_security(user):
-        rows = rows.filter(Q(incident__is_security=False) | Q(incident__caller_id=user.pk))
+        hidden = IncidentFact.objects.filter(is_security=True).exclude(caller_id=user.pk)
+        rows = rows.exclude(incident_id__in=hidden.values("incident_id"))
     if scope.group_id is not None:
         rows = rows.filter(assignment_group_id=scope.group_id)
     if scope.service_id is not None:
         rows = rows.filter(service_id=scope.service_id)
+    facts = {}
     if scope.priority is not None:
-        rows = rows.filter(incident__priority=scope.priority)
+        facts["priority"] = scope.priority
     if scope.organisation_id is not None:
-        rows = rows.filter(incident__caller__organisation_id=scope.organisation_id)
+        facts["organisation_id"] = scope.organisation_id
+    if facts:
+        rows = rows.filter(incident_id__in=IncidentFact.objects.filter(**facts).values("incident_id"))
     return rows
 
 
@@ -1410,3 +1423,27 @@ def dashboard(name: str, user, scope: Scope, *, refreshed_at=None) -> list[Table
     if computed:
         cache.set_many(computed, seconds)
     return tables
+
+
+def prewarm(refreshed_at, *, now=None) -> int:
+    """Compute and cache the default-filter dashboards of the managers who signed in during the last
+    ``DASHBOARDS_PREWARM_DAYS``, under the key of the refresh that just ran (``refreshed_at``): the
+    very tables their first request would compute, so it is served warm. Returns the tables cached."""
+    from django.conf import settings
+
+    from itsm import roles
+
+    days = getattr(settings, "DASHBOARDS_PREWARM_DAYS", 1)
+    if not days or not getattr(settings, "DASHBOARDS_CACHE_SECONDS", 300):
+        return 0
+    now = now or timezone.now()
+    managers = User.objects.filter(
+        is_active=True,
+        groups__name__in=[roles.MANAGER, roles.ADMIN],
+        last_login__gte=now - datetime.timedelta(days=days),
+    ).distinct()
+    scope, cached = Scope.default(), 0
+    for user in managers:
+        for name in DASHBOARDS:
+            cached += len(dashboard(name, user, scope, refreshed_at=refreshed_at))
+    return cached

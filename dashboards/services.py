@@ -37,7 +37,7 @@ INSERT INTO dashboards_incidentfact (
     reassignment_count, first_contact_resolution, has_problem,
     response_state, response_due, response_business_seconds,
     resolution_state, resolution_due, resolution_business_seconds,
-    seconds_new, seconds_in_progress, seconds_on_hold, refreshed_at
+    seconds_new, seconds_in_progress, seconds_on_hold, respond_seconds, resolve_seconds, refreshed_at
 )
 SELECT
     i.id, i.created_at, i.responded_at, i.resolved_at,
@@ -54,7 +54,8 @@ SELECT
     CASE WHEN rs.state = 'met' THEN rs.elapsed_seconds END,
     {state_rv}, CASE WHEN rv.state IN ('running', 'paused') THEN rv.deadline END,
     CASE WHEN rv.state = 'met' THEN rv.elapsed_seconds END,
-    COALESCE(sp.new, 0), COALESCE(sp.in_progress, 0), COALESCE(sp.on_hold, 0), %(now)s
+    COALESCE(sp.new, 0), COALESCE(sp.in_progress, 0), COALESCE(sp.on_hold, 0),
+    EXTRACT(EPOCH FROM i.responded_at - i.created_at), EXTRACT(EPOCH FROM i.resolved_at - i.created_at), %(now)s
 FROM ids
 JOIN incidents_incident i ON i.id = ids.id
 LEFT JOIN people_user u ON u.id = i.caller_id
@@ -91,7 +92,8 @@ ON CONFLICT (incident_id) DO UPDATE SET
     resolution_state = EXCLUDED.resolution_state, resolution_due = EXCLUDED.resolution_due,
     resolution_business_seconds = EXCLUDED.resolution_business_seconds,
     seconds_new = EXCLUDED.seconds_new, seconds_in_progress = EXCLUDED.seconds_in_progress,
-    seconds_on_hold = EXCLUDED.seconds_on_hold, refreshed_at = EXCLUDED.refreshed_at
+    seconds_on_hold = EXCLUDED.seconds_on_hold, respond_seconds = EXCLUDED.respond_seconds,
+    resolve_seconds = EXCLUDED.resolve_seconds, refreshed_at = EXCLUDED.refreshed_at
 """
 
 

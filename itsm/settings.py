@@ -225,6 +225,8 @@ CELERY_BEAT_SCHEDULE = {
 
 # Dashboards: how long a computed table is kept (it is dropped anyway at the next facts refresh).
 DASHBOARDS_CACHE_SECONDS = int(os.environ.get("DASHBOARDS_CACHE_SECONDS", "300"))
+# After each refresh, cache the default dashboards of the managers signed in within this many days (0: off).
+DASHBOARDS_PREWARM_DAYS = int(os.environ.get("DASHBOARDS_PREWARM_DAYS", "1"))
 
 # Days a resolved incident waits for its caller to confirm before it closes on its own [INC-10].
 INCIDENT_AUTO_CLOSE_DAYS = int(os.environ.get("INCIDENT_AUTO_CLOSE_DAYS", "5"))

@@ -172,3 +172,32 @@ def test_figures_are_cached_until_the_next_refresh(dataset, manager_user, client
     facts_refresh(full=True)
     after = api.get(f"/api/v1/dashboards/backlog/?{WEEK}").json()["tables"]["quality"]["rows"][0]["incidents"]
     assert after == 4
+
+
+def test_the_refresh_prewarms_the_default_dashboards_of_managers_signed_in_lately(
+    dataset, manager_user, client_as, settings
+):
+    from django.core.cache import cache
+
+    from dashboards import queries
+    from dashboards.filters import Scope
+    from dashboards.tasks import refresh_facts
+
+    client = client_as(manager_user)  # signs in: last_login is now
+    cache.clear()
+    assert refresh_facts()["prewarmed_tables"] > 0
+    with CaptureQueriesContext(connection) as served:
+        page = client.get(reverse("dashboards:backlog"))
+    assert page.status_code == 200
+    assert (
+        len(served) <= 8
+    )  # session, user, roles, refresh state, the filter form's choices: no figure computed
+    settings.DASHBOARDS_CACHE_SECONDS = 0
+    for name in queries.DASHBOARDS:
+        fresh = [t.values() for t in queries.dashboard(name, manager_user, Scope.default())]
+        settings.DASHBOARDS_CACHE_SECONDS = 300
+        warm = queries.dashboard(
+            name, manager_user, Scope.default(), refreshed_at=queries.freshness()["refreshed_at"]
+        )
+        settings.DASHBOARDS_CACHE_SECONDS = 0
+        assert [t.values() for t in warm] == fresh, name

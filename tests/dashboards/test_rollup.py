@@ -177,4 +177,23 @@ def test_query_counts_are_pinned(dataset, manager_user, settings):
 
 
 # The queries of each dashboard's widgets (without the page's session, user and form queries).
-PINNED = {"sla": 18, "backlog": 12, "trends": 11, "satisfaction": 9, "events": 6}
+PINNED = {"sla": 20, "backlog": 14, "trends": 11, "satisfaction": 9, "events": 6}
+
+
+@pytest.mark.parametrize("name", ["times", "time_in_status"])
+def test_medians_read_by_rank_equal_percentile_cont(dataset, manager_user, monkeypatch, name):
+    # More values, some equal, an even and an odd count: both ways give PERCENTILE_CONT's median.
+    for hours in (1, 1, 3, 5):
+        row = make_incident(dataset.agent)
+        Incident.objects.filter(pk=row.pk).update(
+            created_at=at(4, 9),
+            status="resolved",
+            responded_at=at(4, 9 + hours),
+            resolved_at=at(4, 9 + 2 * hours),
+        )
+    facts_refresh(full=True)
+    widget = ROLLUP_WIDGETS[name]
+    scopes = [WEEK, replace(WEEK, group_id=dataset.infra.pk), replace(WEEK, since=datetime.date(2026, 11, 4))]
+    sorted_ = [widget(manager_user, scope).values() for scope in scopes]
+    monkeypatch.setattr(queries, "RANK_FROM", 0)
+    assert [widget(manager_user, scope).values() for scope in scopes] == sorted_
