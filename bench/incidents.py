@@ -574,10 +574,27 @@ def _load(ref: dict, total: int) -> dict:
     rng = random.Random(SEED)  # noqa: S311 - repeatable data, not a secret
     now = timezone.now()
     began = time.perf_counter()
+    # The numbers are allocated on a connection of their own while this thread draws the dates,
+    # drops the indexes and allocates the ids (a million nextval each: PostgreSQL's time, not ours).
+    numbered: dict = {}
+
+    def allocate() -> None:
+        try:
+            numbered["numbers"] = allocate_numbers(Incident.number_prefix, total)
+        except BaseException as error:  # noqa: BLE001 - raised below
+            numbered["error"] = error
+        finally:
+            connection.close()  # this thread's own connection
+
+    numbering = threading.Thread(target=allocate, daemon=True)
+    numbering.start()
     seconds = _offsets(rng, total)
     indexes = _drop_indexes()
     ids = allocate_ids(Incident, total)
-    numbers = allocate_numbers(Incident.number_prefix, total)
+    numbering.join()
+    if "error" in numbered:
+        raise numbered["error"]
+    numbers = numbered["numbers"]
     allocated = time.perf_counter() - began
     _BUILD.update(
         ids=ids,
