@@ -109,7 +109,7 @@ def use_cached_choices(form: forms.BaseForm) -> None:
     for name, choices in CHOICES.items():
         field = form.fields.get(name)
         if field is not None:
-            options = Options.of(choices.get(), getattr(field, "empty_label", None))
+            options = Options.of(choices.name, choices.get(), getattr(field, "empty_label", None))
             if type(field.widget) is forms.Select:
                 field.widget = OptionsSelect.like(field.widget, options)
             else:

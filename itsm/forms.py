@@ -84,10 +84,10 @@ class Options(BaseChoiceIterator):
         self._html: dict[tuple, str] = {}
 
     @classmethod
-    def of(cls, values: list, empty_label: str | None) -> Options:
-        """The options of ``values`` (a cached list: the same object until its cache refreshes),
-        after an empty one when ``empty_label`` is given."""
-        key = (id(values), empty_label)
+    def of(cls, name: str, values: list, empty_label: str | None) -> Options:
+        """The options of ``values``, the list cached under ``name`` (the same object until its
+        cache refreshes, then replaced here), after an empty one when ``empty_label`` is given."""
+        key = (name, empty_label)
         shared = cls._shared.get(key)
         if shared is None or shared[0] is not values:
             empty = (("", empty_label),) if empty_label is not None else ()

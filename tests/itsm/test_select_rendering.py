@@ -91,7 +91,7 @@ CACHED = [(1, "Ann <Admin>"), (2, "Bob & 'Co'"), (3, 'Cy "the" Third'), (30, "Th
 def test_options_select_draws_what_djangos_select_draws(value, empty_label, required):
     from itsm.forms import Options, OptionsSelect
 
-    options = Options.of(CACHED, empty_label)
+    options = Options.of("test-people", CACHED, empty_label)
     django_select = forms.Select(attrs={"class": "form-select", "data-x": 'a"b'}, choices=list(options))
     django_select.is_required = required
     ours = OptionsSelect.like(django_select, options)
@@ -106,9 +106,11 @@ def test_options_are_shared_until_their_cache_refreshes():
     from itsm.forms import Options
 
     values = list(CACHED)
-    first = Options.of(values, "Any")
-    assert Options.of(values, "Any") is first
-    assert Options.of(values, None) is not first
+    first = Options.of("test-shared", values, "Any")
+    assert Options.of("test-shared", values, "Any") is first
+    assert Options.of("test-shared", values, None) is not first
     refreshed = list(CACHED)
-    assert Options.of(refreshed, "Any") is not first
-    assert list(Options.of(refreshed, "Any")) == [("", "Any"), *CACHED]
+    assert Options.of("test-shared", refreshed, "Any") is not first
+    assert list(Options.of("test-shared", refreshed, "Any")) == [("", "Any"), *CACHED]
+    # One entry per cache and empty label, however often the cache refreshes.
+    assert sum(1 for name, _label in Options._shared if name == "test-shared") == 2
