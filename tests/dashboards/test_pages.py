@@ -201,3 +201,20 @@ def test_the_refresh_prewarms_the_default_dashboards_of_managers_signed_in_latel
         )
         settings.DASHBOARDS_CACHE_SECONDS = 0
         assert [t.values() for t in warm] == fresh, name
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_csv_and_api_give_the_figures_of_the_tables(dataset, manager_user, client_as, api_as, settings, name):
+    import json
+
+    from dashboards import queries
+    from tests.dashboards.conftest import WEEK as SCOPE
+
+    settings.DASHBOARDS_CACHE_SECONDS = 0  # each request computes: from the rollup, like the tables here
+    tables = queries.dashboard(name, manager_user, SCOPE)
+    api = api_as(manager_user).get(f"/api/v1/dashboards/{name}/?{WEEK}").json()["tables"]
+    client = client_as(manager_user)
+    for table in tables:
+        assert api[table.key]["rows"] == json.loads(json.dumps(table.values())), table.key
+        download = client.get(reverse(f"dashboards:{name}") + f"?{WEEK}&csv={table.key}")
+        assert download.content.decode() == table.as_csv(), table.key

@@ -176,8 +176,9 @@ def test_query_counts_are_pinned(dataset, manager_user, settings):
     assert counts == PINNED
 
 
-# The queries of each dashboard's widgets (without the page's session, user and form queries).
-PINNED = {"sla": 20, "backlog": 14, "trends": 11, "satisfaction": 9, "events": 6}
+# The queries of each dashboard's widgets (not the page's session, user and form queries) with this
+# dataset; from RANK_FROM values a median is one query more (bench: SLA 20-22, backlog 14).
+PINNED = {"sla": 18, "backlog": 12, "trends": 11, "satisfaction": 9, "events": 6}
 
 
 @pytest.mark.parametrize("name", ["times", "time_in_status"])
