@@ -20,7 +20,7 @@ def redis_cache(settings):
     """The project's Redis cache (tests otherwise use a local-memory one), under a fresh key prefix."""
     settings.CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "itsm.cache.RedisCache",
             "LOCATION": os.environ["REDIS_URL"],
             "KEY_PREFIX": f"test-{uuid.uuid4().hex}",
         }
