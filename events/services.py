@@ -194,14 +194,13 @@ def events_ingest(*, source: EventSource, parsed: list[tuple[dict, Normalised]],
     unique: dict[str, dict] = {}
     for payload, event in parsed:
         unique.setdefault(event.idempotency_key, payload)
-    encode = json.JSONEncoder(default=str).encode
     with connection.cursor() as cursor:
         cursor.execute(
             _INSERT_RAW,
             {
                 "source": source.pk,
                 "received_at": received_at,
-                "payloads": [encode(_without_nul(p)) for p in unique.values()],
+                "payloads": [_jsonb_text(p) for p in unique.values()],
                 "keys": list(unique),
             },
         )
@@ -219,6 +218,16 @@ def events_ingest(*, source: EventSource, parsed: list[tuple[dict, Normalised]],
     if new:
         enqueue_processing(sorted(new.values()))
     return Accepted(ids=ids, duplicates=len(parsed) - len(new))
+
+
+_encode = json.JSONEncoder(default=str).encode
+
+
+def _jsonb_text(payload) -> str:
+    """The payload as JSON text jsonb accepts. A NUL can only be in the text as the escape ``\\u0000``
+    (the encoder escapes control characters), so the payload is walked only when that is there."""
+    text = _encode(payload)
+    return _encode(_without_nul(payload)) if "\\u0000" in text else text
 
 
 def _without_nul(value):

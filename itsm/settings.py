@@ -86,6 +86,10 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
 ]
 
+# Machine endpoints served with only the security headers, the host check and X-Frame-Options of
+# the middleware above, their view resolved once (itsm/handlers.py): event ingestion by source token.
+LEAN_PATHS = ["/api/v1/events/", "/api/v1/events/alertmanager/"]
+
 ROOT_URLCONF = "itsm.urls"
 WSGI_APPLICATION = "itsm.wsgi.application"
 AUTH_USER_MODEL = "people.User"

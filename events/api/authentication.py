@@ -16,25 +16,32 @@ from events import services
 from events.models import EventSource
 
 
+def source_from_header(header: bytes) -> EventSource | None:
+    """The source whose token an ``Authorization`` header carries; None without a header. Raises
+    ``AuthenticationFailed`` for a malformed header or an unknown or revoked token."""
+    parts = header.split()
+    if not parts:
+        return None
+    if parts[0].decode("latin-1").lower() not in SourceTokenAuthentication.keywords:
+        raise exceptions.AuthenticationFailed("Send the source token as 'Authorization: Bearer <token>'.")
+    if len(parts) != 2:
+        raise exceptions.AuthenticationFailed("Send exactly one token after Bearer or Token.")
+    try:
+        token = parts[1].decode("ascii")
+    except UnicodeDecodeError:
+        raise exceptions.AuthenticationFailed("The token is not valid.") from None
+    source = services.source_for_token(token)
+    if source is None:
+        raise exceptions.AuthenticationFailed("Unknown or revoked event source token.")
+    return source
+
+
 class SourceTokenAuthentication(BaseAuthentication):
     keywords = ("bearer", "token")
 
     def authenticate(self, request):
-        header = get_authorization_header(request).split()
-        if not header:
-            return None
-        if header[0].decode("latin-1").lower() not in self.keywords:
-            raise exceptions.AuthenticationFailed("Send the source token as 'Authorization: Bearer <token>'.")
-        if len(header) != 2:
-            raise exceptions.AuthenticationFailed("Send exactly one token after Bearer or Token.")
-        try:
-            token = header[1].decode("ascii")
-        except UnicodeDecodeError:
-            raise exceptions.AuthenticationFailed("The token is not valid.") from None
-        source = services.source_for_token(token)
-        if source is None:
-            raise exceptions.AuthenticationFailed("Unknown or revoked event source token.")
-        return AnonymousUser(), source
+        source = source_from_header(get_authorization_header(request))
+        return None if source is None else (AnonymousUser(), source)
 
     def authenticate_header(self, request) -> str:
         return 'Bearer realm="events"'
