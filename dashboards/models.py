@@ -183,6 +183,26 @@ class DailyRollup(models.Model):
         return f"rollup of {self.day} group {self.group_id} P{self.priority}"
 
 
+class DailyVolume(models.Model):
+    """Incidents logged per local day and category or service, and security flag: the trends'
+    volumes over long ranges (``dashboards.rollup.volumes``) when no group, priority, service or
+    organisation filter applies. Rewritten from the facts with ``DailyRollup``, day by day."""
+
+    day = models.DateField()
+    dimension = models.CharField(max_length=10)  # "category" or "service"
+    key_id = models.BigIntegerField()
+    is_security = models.BooleanField()
+    logged = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["day", "dimension", "key_id", "is_security"], name="volume_key")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.dimension} {self.key_id} on {self.day}"
+
+
 class PendingFact(models.Model):
     """An incident changed since its facts were last written (queued by the ``incident_changed``
     receiver in the writing transaction, so no change is missed; drained by the refresh)."""
