@@ -1,5 +1,6 @@
-"""The dashboards' aggregates, computed in PostgreSQL over the summary table ``IncidentFact``
-(GROUP BY, date_trunc, FILTER, window functions) and over the small tables of the other practices.
+"""The dashboards' aggregates, computed in PostgreSQL over the summary table ``IncidentFact``, its
+daily rollup and volumes (``dashboards.rollup``: sums; medians stay on the facts) and over the small
+tables of the other practices.
 
 Each function takes the user and a ``Scope`` and returns ``Table``s whose cells carry the link to
 the incident list that produces the number (the queue's FilterSet, ``incidents/filters.py``).
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 import datetime
 
-from django.db.models import Avg, Count, F, Func, IntegerField, Q, Sum
+from django.db.models import Avg, Count, F, Q, Sum
 from django.db.models.functions import Extract, TruncDay, TruncMonth, TruncWeek
 from django.urls import reverse
 from django.utils import timezone
@@ -30,18 +31,6 @@ from servicelevels.queries import Median
 HOUR = 3600.0
 TARGETS = (("response", "Response"), ("resolution", "Resolution"))
 PRIORITY_LABELS = dict(Priority.choices)
-
-
-class TotalOver(Func):
-    """``SUM(COUNT(*)) OVER ()``: the total of a grouped count beside each group, in the same query."""
-
-    template = "SUM(COUNT(*)) OVER ()"
-    output_field = IntegerField()
-    contains_aggregate = True
-    contains_over_clause = True
-
-    def __init__(self):
-        super().__init__()
 
 
 def _pct(part: int, whole: int) -> float | None:
@@ -485,7 +474,7 @@ def predicted(user, scope: Scope, now=None, limit: int = 20) -> Table:
 
 def flow(user, scope: Scope) -> Table:
     """Created, resolved and open at the end of each day (week, month) of the period."""
-    name, trunc, step = _bucket(scope)
+    name, _, step = _bucket(scope)
     tz = timezone.get_current_timezone()
     counts = {
         _local_start(day): row
@@ -768,7 +757,8 @@ HOPS = [f"hops_{n}" for n in range(6)]  # hops_5: five or more
 
 
 def hops(user, scope: Scope) -> Table:
-    """Reassignments ("hops") per incident: the distribution, with each count's share (a window sum)."""
+    """Reassignments ("hops") per incident: the distribution (the rollup's counts per number of hops), with each
+    count's share."""
     sums = rollup.sums(user, scope, ["logged", *HOPS])[None]
     rows = [
         {"reassignment_count": n, "n": sums[key], "total": sums["logged"]}
