@@ -131,7 +131,7 @@ def test_the_short_path_stores_and_answers_202_as_drf_does(sources, monkeypatch)
 
 
 @pytest.fixture
-def wsgi(monkeypatch):
+def wsgi():
     """call(application, path, body, **headers) -> (status code, headers, body) through WSGI, with the
     connection kept open across the request as Django's test client does (the test's transaction)."""
     request_started.disconnect(close_old_connections)
