@@ -184,19 +184,26 @@ class DailyRollup(models.Model):
 
 
 class DailyVolume(models.Model):
-    """Incidents logged per local day and category or service, and security flag: the trends'
-    volumes over long ranges (``dashboards.rollup.volumes``) when no group, priority, service or
-    organisation filter applies. Rewritten from the facts with ``DailyRollup``, day by day."""
+    """Incidents logged per local day and category or service (``key_id`` None: without one), and
+    security flag, with their SLA outcomes: the trends' volumes and SLA by service over long ranges
+    (``dashboards.rollup.volumes``) when no group, priority, service or organisation filter applies.
+    Rewritten from the facts with ``DailyRollup``, day by day."""
 
     day = models.DateField()
     dimension = models.CharField(max_length=10)  # "category" or "service"
-    key_id = models.BigIntegerField()
+    key_id = models.BigIntegerField(null=True)
     is_security = models.BooleanField()
     logged = models.PositiveIntegerField()
+    response_met = models.PositiveIntegerField(default=0)
+    response_breached = models.PositiveIntegerField(default=0)
+    resolution_met = models.PositiveIntegerField(default=0)
+    resolution_breached = models.PositiveIntegerField(default=0)
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["day", "dimension", "key_id", "is_security"], name="volume_key")
+            models.UniqueConstraint(
+                fields=["day", "dimension", "key_id", "is_security"], nulls_distinct=False, name="volume_key"
+            )
         ]
 
     def __str__(self) -> str:

@@ -107,13 +107,6 @@ def _clamp(scope: Scope, start, end) -> tuple[datetime.datetime, datetime.dateti
     return max(start, scope.start), min(end, scope.end)
 
 
-def _sla_counts(prefix: str) -> dict:
-    return {
-        f"{prefix}_met": Count("pk", filter=Q(**{f"{prefix}_state": "met"})),
-        f"{prefix}_breached": Count("pk", filter=Q(**{f"{prefix}_state": "breached"})),
-    }
-
-
 # -- SLA -------------------------------------------------------------------------------------------
 
 
@@ -198,13 +191,11 @@ def _sla_row(table: Table, label, row: dict, params: dict | None) -> None:
 def sla_by(user, scope: Scope, dimension: str) -> Table:
     """SLA attainment per priority, group or service (incidents logged in the period)."""
     field = {"priority": "priority", "group": "group_id", "service": "service_id"}[dimension]
-    if dimension == "service":  # not a dimension of the rollup
-        rows = list(
-            scope.created(user)
-            .values(field)
-            .annotate(**_sla_counts("response"), **_sla_counts("resolution"))
-            .order_by(field)
-        )
+    if dimension == "service":  # from the volumes per service
+        rows = [
+            {field: key, **row}
+            for (key, _), row in rollup.volumes(user, scope, "service", None, SLA_MEASURES).items()
+        ]
     else:
         rows = [
             {field: key, **row} for key, row in rollup.sums(user, scope, SLA_MEASURES, by=dimension).items()
@@ -801,10 +792,13 @@ def volume_by(user, scope: Scope, dimension: str, top: int = 8) -> Table:
     (``rollup.volumes``: one query; the leaders are picked here, most incidents first, then by id)."""
     name, _, step = _bucket(scope)
     tz = timezone.get_current_timezone()
-    counts = rollup.volumes(user, scope, dimension, name)
+    counts = {
+        key: row["logged"] for key, row in rollup.volumes(user, scope, dimension, name, ["logged"]).items()
+    }
     totals: dict[int, int] = {}
     for (pk, _day), n in counts.items():
-        totals[pk] = totals.get(pk, 0) + n
+        if pk is not None:
+            totals[pk] = totals.get(pk, 0) + n
     ids = sorted(totals, key=lambda pk: (-totals[pk], pk))[:top]
     cells = {(pk, _local_start(day)): n for (pk, day), n in counts.items()}
     buckets = []

@@ -121,11 +121,17 @@ def _insert(source: str) -> str:
 
 
 VOLUMES = {"category": "category_id", "service": "service_id"}
-_VOLUME = """INSERT INTO dashboards_dailyvolume (day, dimension, key_id, is_security, logged)
-SELECT (f.created_at AT TIME ZONE %(tz)s)::date, v.dimension, v.key_id, f.is_security, COUNT(*)
-FROM dashboards_incidentfact f {join}
-CROSS JOIN LATERAL (VALUES ('category', f.category_id), ('service', f.service_id)) v(dimension, key_id)
-WHERE v.key_id IS NOT NULL GROUP BY 1, 2, 3, 4"""
+# What DailyVolume counts per category or service (incidents logged that day): a subset of MEASURES.
+VOLUME_MEASURES = ["logged", "response_met", "response_breached", "resolution_met", "resolution_breached"]
+_VOLUME_SQL = {m.name: m.sql for m in MEASURES if m.name in VOLUME_MEASURES}
+_VOLUME = (
+    f"INSERT INTO dashboards_dailyvolume (day, dimension, key_id, is_security, {', '.join(VOLUME_MEASURES)})"  # noqa: S608 - our SQL
+    " SELECT (f.created_at AT TIME ZONE %(tz)s)::date, v.dimension, v.key_id, f.is_security, "
+    + ", ".join(f"SUM({_VOLUME_SQL[name]})" for name in VOLUME_MEASURES)
+    + " FROM dashboards_incidentfact f {join}"
+    " CROSS JOIN LATERAL (VALUES ('category', f.category_id), ('service', f.service_id)) v(dimension, key_id)"
+    " GROUP BY 1, 2, 3, 4"
+)
 _DAYS = "JOIN unnest(%(starts)s::timestamptz[], %(ends)s::timestamptz[]) d(lo, hi) ON f.created_at >= d.lo AND f.created_at < d.hi"
 
 
@@ -265,11 +271,16 @@ def sums(
         return {row[0]: dict(zip(names[1:], row[1:], strict=True)) for row in cursor.fetchall()}
 
 
-def volumes(user, scope, dimension: str, by: str) -> dict[tuple[int, datetime.date], int]:
-    """Incidents logged per category or service (``dimension``) and day (week, month: ``by``) of the
-    scope, that ``user`` may see: from ``DailyVolume`` without group, priority, service and
-    organisation filters (and in the current time zone), from the facts otherwise; one query."""
+def volumes(user, scope, dimension: str, by: str | None, measures: list[str]) -> dict:
+    """``measures`` (``VOLUME_MEASURES``) summed per category or service (``dimension``, None for
+    incidents without one) and day (week, month: ``by``; None: the whole scope) of the scope, that
+    ``user`` may see: from ``DailyVolume`` without group, priority, service and organisation filters
+    (and in the current time zone), from the facts otherwise; one query.
+    Returns {(key, bucket): {measure: sum}}."""
     from itsm import roles
+
+    if not set(measures) <= set(VOLUME_MEASURES):
+        raise ValueError(f"not volume measures: {set(measures) - set(VOLUME_MEASURES)}")
 
     field = VOLUMES[dimension]
     tz = timezone.get_current_timezone()
@@ -285,18 +296,21 @@ def volumes(user, scope, dimension: str, by: str) -> dict[tuple[int, datetime.da
         ),
         **{key: getattr(scope, attr) for key, attr in _FILTERS.items()},
     }
-    fact_where = [f"f.{field} IS NOT NULL", "f.created_at >= %(start)s", "f.created_at < %(end)s"]
+    fact_where = ["f.created_at >= %(start)s", "f.created_at < %(end)s"]
     fact_where += [
         f"f.{key} = %({key})s" for key, attr in _FILTERS.items() if getattr(scope, attr) is not None
     ]
     security = roles.has_role(user, roles.SECURITY)
     current = "%(tz)s = (SELECT rollup_time_zone FROM dashboards_refreshstate WHERE id = 1)"
-    facts = f"SELECT (f.created_at AT TIME ZONE %(tz)s)::date AS day, f.{field} AS key_id, 1 AS logged FROM dashboards_incidentfact f WHERE "  # noqa: S608 - our SQL
+    cols = ", ".join(f"{_VOLUME_SQL[name]} AS {name}" for name in measures)
+    facts = f"SELECT (f.created_at AT TIME ZONE %(tz)s)::date AS day, f.{field} AS key_id, {cols} FROM dashboards_incidentfact f WHERE "  # noqa: S608 - our SQL
     branches = []
     if all(getattr(scope, attr) is None for attr in _FILTERS.values()):
         where = ["dimension = %(dimension)s", "day >= %(since)s", "day <= %(until)s", current]
         where += [] if security else ["NOT is_security"]
-        branches.append(f"SELECT day, key_id, logged FROM dashboards_dailyvolume WHERE {' AND '.join(where)}")  # noqa: S608 - our SQL
+        branches.append(
+            f"SELECT day, key_id, {', '.join(measures)} FROM dashboards_dailyvolume WHERE {' AND '.join(where)}"  # noqa: S608 - our SQL
+        )
         if not security:  # one's own security incidents, from the facts
             branches.append(
                 facts + " AND ".join([*fact_where, "f.is_security", "f.caller_id = %(user)s", current])
@@ -305,11 +319,12 @@ def volumes(user, scope, dimension: str, by: str) -> dict[tuple[int, datetime.da
     if not security:
         fact_where.append("(NOT f.is_security OR f.caller_id = %(user)s)")
     branches.append(facts + " AND ".join(fact_where))
-    bucket = BUCKETS[by]
-    sql = f"SELECT s.key_id, {bucket}, SUM(s.logged) FROM ({' UNION ALL '.join(branches)}) s GROUP BY 1, 2"  # noqa: S608 - our SQL
+    bucket = BUCKETS[by] or "NULL::date"
+    sums = ", ".join(f"SUM(s.{name})" for name in measures)
+    sql = f"SELECT s.key_id, {bucket}, {sums} FROM ({' UNION ALL '.join(branches)}) s GROUP BY 1, 2"  # noqa: S608 - our SQL
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        return {(key, day): n for key, day, n in cursor.fetchall()}
+        return {(row[0], row[1]): dict(zip(measures, row[2:], strict=True)) for row in cursor.fetchall()}
 
 
 # The facts' columns of the filters the volumes do not hold, by the Scope's attribute.

@@ -72,16 +72,24 @@ def stored_rollup() -> dict:
 
 def expected_volumes() -> dict:
     tz = timezone.get_current_timezone()
-    volumes: dict = defaultdict(int)
+    volumes: dict = defaultdict(lambda: defaultdict(int))
     for f in IncidentFact.objects.all():
         for dimension, key in (("category", f.category_id), ("service", f.service_id)):
-            if key is not None:
-                volumes[(f.created_at.astimezone(tz).date(), dimension, key, f.is_security)] += 1
-    return dict(volumes)
+            row = volumes[(f.created_at.astimezone(tz).date(), dimension, key, f.is_security)]
+            row["logged"] += 1
+            for target in ("response", "resolution"):
+                for state in ("met", "breached"):
+                    row[f"{target}_{state}"] += getattr(f, f"{target}_state") == state
+    return {key: {name: row[name] for name in rollup.VOLUME_MEASURES} for key, row in volumes.items()}
 
 
 def stored_volumes() -> dict:
-    return {(v.day, v.dimension, v.key_id, v.is_security): v.logged for v in DailyVolume.objects.all()}
+    return {
+        (v["day"], v["dimension"], v["key_id"], v["is_security"]): {
+            name: v[name] for name in rollup.VOLUME_MEASURES
+        }
+        for v in DailyVolume.objects.values()
+    }
 
 
 def test_the_rollup_equals_the_facts_through_creates_updates_resolves_reopens_and_a_rebuild(dataset):
@@ -127,6 +135,7 @@ ROLLUP_WIDGETS = {
     "sla_attainment": lambda user, scope: queries.sla_attainment(user, scope),
     "sla_by_priority": lambda user, scope: queries.sla_by(user, scope, "priority"),
     "sla_by_group": lambda user, scope: queries.sla_by(user, scope, "group"),
+    "sla_by_service": lambda user, scope: queries.sla_by(user, scope, "service"),
     "sla_by_month": lambda user, scope: queries.sla_by_month(user, scope),
     "time_in_status": lambda user, scope: queries.time_in_status(user, scope),
     "flow": lambda user, scope: queries.flow(user, scope),
