@@ -1,10 +1,14 @@
-"""Queue an incident's facts for refresh in the transaction that changes it (``incident_changed``)."""
+"""Keep the dashboards' figures in step with incident writes: queue an incident's facts for refresh in
+the transaction that changes it (``incident_changed``), and take a deleted incident out of them."""
 
 from __future__ import annotations
 
 from django.db import connection
+from django.db.models.signals import pre_delete
 from django.dispatch import receiver
 
+from dashboards import rollup
+from incidents.models import Incident
 from incidents.signals import incident_changed
 
 
@@ -17,3 +21,17 @@ def queue_fact(sender, incident, **kwargs) -> None:
             "ON CONFLICT (incident_id) DO NOTHING",
             [incident.pk],
         )
+
+
+@receiver(pre_delete, sender=Incident, dispatch_uid="dashboards.forget_fact")
+def forget_fact(sender, instance, **kwargs) -> None:
+    """An incident deleted outright (in the admin): its facts go, and the rollup of the days they
+    counted on is recomputed without them, in the deleting transaction (Django's deletion runs its
+    pre_delete receivers inside it). The cascade would drop the facts too, but only after the days
+    they counted on could be read."""
+    days = rollup.days_of([instance.pk])
+    if not days:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM dashboards_incidentfact WHERE incident_id = %s", [instance.pk])
+    rollup.recompute(days)

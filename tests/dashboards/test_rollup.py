@@ -124,6 +124,19 @@ def test_the_rollup_equals_the_facts_through_creates_updates_resolves_reopens_an
     assert stored_rollup() == expected_rollup() and stored_volumes() == expected_volumes()
 
 
+def test_an_incident_deleted_outright_leaves_the_rollup(dataset):
+    gone = Incident.objects.filter(status="resolved").order_by("pk").first()
+    day = timezone.localtime(gone.created_at).date()
+    logged = DailyRollup.objects.filter(day=day).values_list("logged", flat=True)
+    before = sum(logged)
+    gone.delete()
+    assert not IncidentFact.objects.filter(pk=gone.pk).exists()
+    assert stored_rollup() == expected_rollup() and stored_volumes() == expected_volumes()
+    assert sum(DailyRollup.objects.filter(day=day).values_list("logged", flat=True)) == before - 1
+    facts_refresh()  # nothing left to do, nothing undone
+    assert stored_rollup() == expected_rollup() and stored_volumes() == expected_volumes()
+
+
 def test_a_new_time_zone_rebuilds_the_rollup_in_its_local_days(dataset, settings):
     settings.TIME_ZONE = "Pacific/Auckland"
     facts_refresh()
