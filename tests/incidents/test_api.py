@@ -1082,3 +1082,27 @@ def test_junk_in_any_field_of_any_request_is_never_a_500(api_as, manager, desk):
     fresh = make_incident(manager)  # the junk above may have flagged the first one as security
     for body in ([], "text", 5, None):
         assert client.post(url(fresh, "assign"), body).status_code == 400
+
+
+def test_the_filter_form_class_is_shared_but_each_request_judges_its_own_user(
+    api_as, client_as, agent, admin_user
+):
+    """The filter form class is built once per filter set (for speed): the user whose sensitivity is
+    checked goes on each request's form, so an admin's filter never opens it to the next agent."""
+    from tests.configuration.factories import ci_via_service
+
+    secret = "vault:kv/servers/db-07"
+    server = ci_via_service(
+        name="db-07", identifiers={"hostname": "db-07"}, attributes={"admin_credentials_ref": secret}
+    )
+    incident = make_incident(agent, cis=[server])
+    query = {"ci_attr": f"admin_credentials_ref={secret}"}
+    for _ in range(2):
+        refused = api_as(agent).get("/api/v1/incidents/", query)
+        assert refused.status_code == 400 and "ci_attr" in refused.data["errors"]
+        page = client_as(agent).get("/incidents/", {"tab": "all", **query})
+        assert page.status_code == 200 and page.context["filter_invalid"] and not page.context["rows"]
+        allowed = api_as(admin_user).get("/api/v1/incidents/", query)
+        assert [row["id"] for row in allowed.data["results"]] == [incident.pk]
+        page = client_as(admin_user).get("/incidents/", {"tab": "all", **query})
+        assert [row.pk for row in page.context["rows"]] == [incident.pk]
