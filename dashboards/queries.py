@@ -237,7 +237,7 @@ def _names(dimension: str, ids) -> dict:
 def sla_by_month(user, scope: Scope) -> Table:
     tz = timezone.get_current_timezone()
     rows = [
-        {"month": _local_start(month), **row}
+        {"month": rollup.local_start(month), **row}
         for month, row in sorted(rollup.sums(user, scope, SLA_MEASURES, by="month").items())
     ]
     table = Table(
@@ -251,10 +251,6 @@ def sla_by_month(user, scope: Scope) -> Table:
         params = {**scope.dims(), "created_after": start, "created_before": end}
         _sla_row(table, row["month"].astimezone(tz).strftime("%Y-%m"), row, params)
     return table
-
-
-def _local_start(day: datetime.date) -> datetime.datetime:
-    return datetime.datetime.combine(day, datetime.time.min, tzinfo=timezone.get_current_timezone())
 
 
 def breaches(user, scope: Scope, limit: int = 50) -> Table:
@@ -468,7 +464,7 @@ def flow(user, scope: Scope) -> Table:
     name, _, step = _bucket(scope)
     tz = timezone.get_current_timezone()
     counts = {
-        _local_start(day): row
+        rollup.local_start(day): row
         for day, row in rollup.sums(user, scope, ["logged", "resolved", "done"], by=name).items()
     }
     if rollup.covers(scope):
@@ -800,7 +796,7 @@ def volume_by(user, scope: Scope, dimension: str, top: int = 8) -> Table:
         if pk is not None:
             totals[pk] = totals.get(pk, 0) + n
     ids = sorted(totals, key=lambda pk: (-totals[pk], pk))[:top]
-    cells = {(pk, _local_start(day)): n for (pk, day), n in counts.items()}
+    cells = {(pk, rollup.local_start(day)): n for (pk, day), n in counts.items()}
     buckets = []
     bucket = _first_bucket(scope, name)
     while bucket < scope.end:
@@ -1071,7 +1067,8 @@ def self_help_by_period(user, scope: Scope) -> Table:
         .values_list("b", "n")
     )
     portal = {
-        _local_start(day): row["portal"] for day, row in rollup.sums(user, scope, ["portal"], by=name).items()
+        rollup.local_start(day): row["portal"]
+        for day, row in rollup.sums(user, scope, ["portal"], by=name).items()
     }
     table = Table(
         "self_help_by_period",

@@ -84,6 +84,16 @@ def time_zone() -> str:
     return timezone.get_current_timezone_name()
 
 
+def local_start(day: datetime.date) -> datetime.datetime:
+    """The instant the local ``day`` begins (in the current time zone)."""
+    return datetime.datetime.combine(day, datetime.time.min, tzinfo=timezone.get_current_timezone())
+
+
+def _days_join(on: str) -> str:
+    """Joins the facts whose ``on`` instant falls in one of the day ranges ``starts``..``ends``."""
+    return f"JOIN unnest(%(starts)s::timestamptz[], %(ends)s::timestamptz[]) d(lo, hi) ON f.{on} >= d.lo AND f.{on} < d.hi"
+
+
 def projection(measures: list[str], where: str, ranges: dict[str, tuple[str, str]] | None = None) -> str:
     """The facts as rollup-shaped rows (``KEYS`` + ``measures``): one row per fact and instant a
     measure counts on, zeros elsewhere. ``where`` filters the facts (alias ``f``); ``ranges`` maps an
@@ -102,7 +112,7 @@ def projection(measures: list[str], where: str, ranges: dict[str, tuple[str, str
         conditions = [where, f"f.{on} IS NOT NULL"]
         join = ""
         if ranges == "days":
-            join = f"JOIN unnest(%(starts)s::timestamptz[], %(ends)s::timestamptz[]) d(lo, hi) ON f.{on} >= d.lo AND f.{on} < d.hi"
+            join = _days_join(on)
         elif ranges:
             low, high = ranges.get(on, ("", ""))
             conditions += [f"f.{on} >= {low}"] if low else []
@@ -132,7 +142,6 @@ _VOLUME = (
     " CROSS JOIN LATERAL (VALUES ('category', f.category_id), ('service', f.service_id)) v(dimension, key_id)"
     " GROUP BY 1, 2, 3, 4"
 )
-_DAYS = "JOIN unnest(%(starts)s::timestamptz[], %(ends)s::timestamptz[]) d(lo, hi) ON f.created_at >= d.lo AND f.created_at < d.hi"
 
 
 def days_of(ids: list[int]) -> set[datetime.date]:
@@ -156,20 +165,16 @@ def recompute(days: set[datetime.date]) -> None:
     """Rewrite the rollup of ``days`` from the facts (inside the transaction that wrote them)."""
     if not days:
         return
-    tz = timezone.get_current_timezone()
     ordered = sorted(days)
-    starts = [datetime.datetime.combine(d, datetime.time.min, tzinfo=tz) for d in ordered]
-    ends = [
-        datetime.datetime.combine(d + datetime.timedelta(days=1), datetime.time.min, tzinfo=tz)
-        for d in ordered
-    ]
+    starts = [local_start(d) for d in ordered]
+    ends = [local_start(d + datetime.timedelta(days=1)) for d in ordered]
     with connection.cursor() as cursor:
         _lock(cursor)
         params = {"tz": time_zone(), "starts": starts, "ends": ends}
         cursor.execute("DELETE FROM dashboards_dailyrollup WHERE day = ANY(%s::date[])", [ordered])
         cursor.execute(_insert(projection(NAMES, "true", "days")), params)
         cursor.execute("DELETE FROM dashboards_dailyvolume WHERE day = ANY(%s::date[])", [ordered])
-        cursor.execute(_VOLUME.format(join=_DAYS), params)
+        cursor.execute(_VOLUME.format(join=_days_join(CREATED)), params)
 
 
 def rebuild() -> None:
@@ -194,6 +199,46 @@ BUCKETS = {
 }
 
 
+# The stored rows count in the time zone of this request (a new TIME_ZONE rebuilds them).
+_CURRENT = "%(tz)s = (SELECT rollup_time_zone FROM dashboards_refreshstate WHERE id = 1)"
+
+
+def _dims(scope) -> dict:
+    """The facts' columns of the scope's group, priority, service and organisation filters that apply."""
+    return {
+        column: value
+        for column, value in (
+            ("group_id", scope.group_id),
+            ("priority", scope.priority),
+            ("service_id", scope.service_id),
+            ("organisation_id", scope.organisation_id),
+        )
+        if value is not None
+    }
+
+
+def _union(user, stored: str | None, facts, where: list[str]) -> str:
+    """One UNION ALL of the stored rows (``stored``: a SELECT from a table aliased ``r`` ending in
+    its WHERE; None when they do not hold the filters) and of the facts (``facts(where)``) they do not
+    cover: all of them in another time zone, and the user's own security incidents (the stored rows
+    hold only the others for whoever lacks the security role)."""
+    from itsm import roles
+
+    security = roles.has_role(user, roles.SECURITY)
+    branches = []
+    if stored is not None:
+        branches.append(f"{stored} AND {_CURRENT}" + ("" if security else " AND NOT r.is_security"))
+        if not security:  # one's own security incidents, from the facts
+            branches.append(
+                facts(" AND ".join([*where, "f.is_security", "f.caller_id = %(user)s", _CURRENT]))
+            )
+        where = [*where, f"NOT COALESCE({_CURRENT}, false)"]
+    if not security:
+        where = [*where, "(NOT f.is_security OR f.caller_id = %(user)s)"]
+    branches.append(facts(" AND ".join(where) or "true"))
+    return " UNION ALL ".join(branches)
+
+
 def covers(scope) -> bool:
     """The rollup holds the filters of ``scope`` (date range, group, priority)."""
     return scope.service_id is None and scope.organisation_id is None
@@ -212,58 +257,35 @@ def sums(
     None: from the beginning) within the scope's other filters and what ``user`` may see, per
     ``by`` (``BUCKETS``; None: one row). From the rollup when it covers the filters and counts in
     the current time zone, otherwise from the facts, in one query either way. Returns {key: {measure: sum}}."""
-    from itsm import roles
-
     if not set(measures) <= set(NAMES):
         raise ValueError(f"not rollup measures: {set(measures) - set(NAMES)}")
     since, until = (scope.since, scope.until) if since is None and until is None else (since, until)
-    tz = timezone.get_current_timezone()
+    dims = _dims(scope)
     params = {
         "tz": time_zone(),
         "user": user.pk,
-        "group": scope.group_id,
-        "priority": scope.priority,
-        "service": scope.service_id,
-        "organisation": scope.organisation_id,
         "since": since,
         "until": until,
-        "start": datetime.datetime.combine(since, datetime.time.min, tzinfo=tz) if since else None,
-        "end": datetime.datetime.combine(until + datetime.timedelta(days=1), datetime.time.min, tzinfo=tz),
+        "start": local_start(since) if since else None,
+        "end": local_start(until + datetime.timedelta(days=1)),
+        **dims,
     }
-    dims = [
-        (column, f"= %({column.removesuffix('_id')})s")
-        for column, value in (
-            ("group_id", scope.group_id),
-            ("priority", scope.priority),
-            ("service_id", scope.service_id),
-            ("organisation_id", scope.organisation_id),
-        )
-        if value is not None
-    ]
-    security = roles.has_role(user, roles.SECURITY)
     bounds = ("%(start)s" if since else "", "%(end)s")
     ranges = {CREATED: bounds, RESOLVED: bounds, DONE: bounds}
-    fact_where = [f"f.{column} {test}" for column, test in dims]
-    current = "%(tz)s = (SELECT rollup_time_zone FROM dashboards_refreshstate WHERE id = 1)"
-    branches = []
+    stored = None
     if covers(scope):
-        where = [f"r.{column} {test}" for column, test in dims] + [current, "r.day <= %(until)s"]
+        where = [f"r.{column} = %({column})s" for column in dims] + ["r.day <= %(until)s"]
         where += ["r.day >= %(since)s"] if since else []
-        where += [] if security else ["NOT r.is_security"]
-        branches.append(
-            f"SELECT {', '.join(KEYS)}, {', '.join(measures)} FROM dashboards_dailyrollup r"  # noqa: S608 - our SQL
-            f" WHERE {' AND '.join(where)}"
-        )
-        if not security:  # one's own security incidents, from the facts
-            own = " AND ".join([*fact_where, "f.is_security", "f.caller_id = %(user)s", current])
-            branches.append(projection(measures, own, ranges))
-        fact_where.append(f"NOT COALESCE({current}, false)")
-    if not security:
-        fact_where.append("(NOT f.is_security OR f.caller_id = %(user)s)")
-    branches.append(projection(measures, " AND ".join(fact_where) or "true", ranges))
+        stored = f"SELECT {', '.join(KEYS)}, {', '.join(measures)} FROM dashboards_dailyrollup r WHERE {' AND '.join(where)}"  # noqa: S608 - our SQL
+    union = _union(
+        user,
+        stored,
+        lambda condition: projection(measures, condition, ranges),
+        [f"f.{column} = %({column})s" for column in dims],
+    )
     key = BUCKETS[by]
     select = ", ".join(f"COALESCE(SUM({m}), 0) AS {m}" for m in measures)
-    sql = f"SELECT {key or 'NULL'} AS key, {select} FROM ({' UNION ALL '.join(branches)}) s"  # noqa: S608 - our SQL
+    sql = f"SELECT {key or 'NULL'} AS key, {select} FROM ({union}) s"  # noqa: S608 - our SQL
     sql += f" GROUP BY {key}" if key else ""
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
@@ -277,60 +299,37 @@ def volumes(user, scope, dimension: str, by: str | None, measures: list[str]) ->
     ``user`` may see: from ``DailyVolume`` without group, priority, service and organisation filters
     (and in the current time zone), from the facts otherwise; one query.
     Returns {(key, bucket): {measure: sum}}."""
-    from itsm import roles
-
     if not set(measures) <= set(VOLUME_MEASURES):
         raise ValueError(f"not volume measures: {set(measures) - set(VOLUME_MEASURES)}")
-
-    field = VOLUMES[dimension]
-    tz = timezone.get_current_timezone()
+    dims = _dims(scope)
     params = {
         "tz": time_zone(),
         "user": user.pk,
         "dimension": dimension,
         "since": scope.since,
         "until": scope.until,
-        "start": datetime.datetime.combine(scope.since, datetime.time.min, tzinfo=tz),
-        "end": datetime.datetime.combine(
-            scope.until + datetime.timedelta(days=1), datetime.time.min, tzinfo=tz
-        ),
-        **{key: getattr(scope, attr) for key, attr in _FILTERS.items()},
+        "start": scope.start,
+        "end": scope.end,
+        **dims,
     }
-    fact_where = ["f.created_at >= %(start)s", "f.created_at < %(end)s"]
-    fact_where += [
-        f"f.{key} = %({key})s" for key, attr in _FILTERS.items() if getattr(scope, attr) is not None
-    ]
-    security = roles.has_role(user, roles.SECURITY)
-    current = "%(tz)s = (SELECT rollup_time_zone FROM dashboards_refreshstate WHERE id = 1)"
     cols = ", ".join(f"{_VOLUME_SQL[name]} AS {name}" for name in measures)
-    facts = f"SELECT (f.created_at AT TIME ZONE %(tz)s)::date AS day, f.{field} AS key_id, {cols} FROM dashboards_incidentfact f WHERE "  # noqa: S608 - our SQL
-    branches = []
-    if all(getattr(scope, attr) is None for attr in _FILTERS.values()):
-        where = ["dimension = %(dimension)s", "day >= %(since)s", "day <= %(until)s", current]
-        where += [] if security else ["NOT is_security"]
-        branches.append(
-            f"SELECT day, key_id, {', '.join(measures)} FROM dashboards_dailyvolume WHERE {' AND '.join(where)}"  # noqa: S608 - our SQL
+    facts = f"SELECT (f.created_at AT TIME ZONE %(tz)s)::date AS day, f.{VOLUMES[dimension]} AS key_id, {cols} FROM dashboards_incidentfact f WHERE "  # noqa: S608 - our SQL
+    stored = None
+    if not dims:
+        stored = (
+            f"SELECT r.day, r.key_id, {', '.join(measures)} FROM dashboards_dailyvolume r"  # noqa: S608 - our SQL
+            " WHERE r.dimension = %(dimension)s AND r.day >= %(since)s AND r.day <= %(until)s"
         )
-        if not security:  # one's own security incidents, from the facts
-            branches.append(
-                facts + " AND ".join([*fact_where, "f.is_security", "f.caller_id = %(user)s", current])
-            )
-        fact_where.append(f"NOT COALESCE({current}, false)")
-    if not security:
-        fact_where.append("(NOT f.is_security OR f.caller_id = %(user)s)")
-    branches.append(facts + " AND ".join(fact_where))
+    fact_where = ["f.created_at >= %(start)s", "f.created_at < %(end)s"]
+    union = _union(
+        user,
+        stored,
+        lambda condition: facts + condition,
+        fact_where + [f"f.{column} = %({column})s" for column in dims],
+    )
     bucket = BUCKETS[by] or "NULL::date"
     sums = ", ".join(f"SUM(s.{name})" for name in measures)
-    sql = f"SELECT s.key_id, {bucket}, {sums} FROM ({' UNION ALL '.join(branches)}) s GROUP BY 1, 2"  # noqa: S608 - our SQL
+    sql = f"SELECT s.key_id, {bucket}, {sums} FROM ({union}) s GROUP BY 1, 2"  # noqa: S608 - our SQL
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return {(row[0], row[1]): dict(zip(measures, row[2:], strict=True)) for row in cursor.fetchall()}
-
-
-# The facts' columns of the filters the volumes do not hold, by the Scope's attribute.
-_FILTERS = {
-    "group_id": "group_id",
-    "priority": "priority",
-    "service_id": "service_id",
-    "organisation_id": "organisation_id",
-}
