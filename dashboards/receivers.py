@@ -7,7 +7,7 @@ from django.db import connection
 from django.db.models.signals import pre_delete
 from django.dispatch import receiver
 
-from dashboards import rollup
+from dashboards.services import facts_forget
 from incidents.models import Incident
 from incidents.signals import incident_changed
 
@@ -25,13 +25,6 @@ def queue_fact(sender, incident, **kwargs) -> None:
 
 @receiver(pre_delete, sender=Incident, dispatch_uid="dashboards.forget_fact")
 def forget_fact(sender, instance, **kwargs) -> None:
-    """An incident deleted outright (in the admin): its facts go, and the rollup of the days they
-    counted on is recomputed without them, in the deleting transaction (Django's deletion runs its
-    pre_delete receivers inside it). The cascade would drop the facts too, but only after the days
-    they counted on could be read."""
-    days = rollup.days_of([instance.pk])
-    if not days:
-        return
-    with connection.cursor() as cursor:
-        cursor.execute("DELETE FROM dashboards_incidentfact WHERE incident_id = %s", [instance.pk])
-    rollup.recompute(days)
+    """An incident deleted outright (in the admin): Django's deletion runs its pre_delete receivers
+    inside its transaction, while the facts still say which days they counted on."""
+    facts_forget(incident_id=instance.pk)

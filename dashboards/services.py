@@ -142,6 +142,18 @@ def _write(ids: list[int], now: datetime.datetime, types: dict, *, days: bool = 
     return written
 
 
+def facts_forget(*, incident_id: int) -> None:
+    """Take a deleted incident out of the figures: its facts go and the rollup of the days they
+    counted on is recomputed without them (in the caller's transaction, before the incident row
+    goes: the cascade would drop the facts too, but only after their days could be read)."""
+    days = rollup.days_of([incident_id])
+    if not days:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM dashboards_incidentfact WHERE incident_id = %s", [incident_id])
+    rollup.recompute(days)
+
+
 def resolution_medians(now: datetime.datetime) -> dict:
     """Median business seconds to resolve and sample size per ``"group:priority"``, over the facts
     resolved in the last 90 days (the rule of ``servicelevels.queries.predict``)."""
