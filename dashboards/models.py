@@ -15,7 +15,7 @@ OPEN = ("new", "in_progress", "on_hold")
 
 
 # The medians over long ranges are read as the middle rows of these (value, instant) indexes
-# (``queries._median``): an index-only scan instead of sorting up to a million values.
+# (``queries._ranked_median``): an index-only scan instead of sorting up to a million values.
 RANKED = [
     ("seconds_new", ["created_at"], "new"),
     ("seconds_in_progress", ["created_at"], "progress"),

@@ -377,8 +377,8 @@ def predicted(user, scope: Scope, now=None, limit: int = 20) -> Table:
     and how many of the group's clocks are due first), over the 200 running clocks due first.
 
     The candidates are a prefix by deadline, so a candidate's clocks "due first" in its group are
-    candidates too: their count is a window function (``ROW_NUMBER() OVER (PARTITION BY group ORDER
-    BY due)``) over the candidates, not a read of every running clock."""
+    candidates too: their count is each one's place in its group among the candidates, not a read of
+    every running clock."""
     now = now or timezone.now()
     candidates = list(
         scope.facts(user)
