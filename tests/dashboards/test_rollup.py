@@ -236,3 +236,35 @@ def test_medians_read_by_rank_equal_percentile_cont(dataset, manager_user, monke
     sorted_ = [widget(manager_user, scope).values() for scope in scopes]
     monkeypatch.setattr(queries, "RANK_FROM", 0)
     assert [widget(manager_user, scope).values() for scope in scopes] == sorted_
+
+
+@pytest.mark.parametrize("stored", [True, False], ids=["stored", "facts_only"])
+def test_sums_and_volumes_under_each_filter_count_the_facts_the_person_may_see(dataset, manager_user, stored):
+    # The caller of security incident F sees it (through the facts beside the stored rows); the manager does not.
+    caller_manager = dataset.caller
+    caller_manager.groups.add(*manager_user.groups.all())
+    if not stored:
+        _facts_only()
+    scopes = [
+        WEEK,
+        replace(WEEK, group_id=dataset.infra.pk),
+        replace(WEEK, priority=2),
+        replace(WEEK, service_id=dataset.mail.pk),
+        replace(WEEK, organisation_id=dataset.org.pk),
+    ]
+    seen = {}
+    for user in (manager_user, caller_manager):
+        for scope in scopes:
+            facts = list(scope.created(user))  # the ORM's filters and visibility (Scope.facts)
+            assert rollup.sums(user, scope, ["logged"])[None]["logged"] == len(facts)
+            seen[user.pk, scope] = len(facts)
+            for dimension, field in rollup.VOLUMES.items():
+                expected = defaultdict(int)
+                for f in facts:
+                    expected[getattr(f, field)] += 1
+                got = {
+                    key: row["logged"]
+                    for (key, _), row in rollup.volumes(user, scope, dimension, None, ["logged"]).items()
+                }
+                assert got == dict(expected), (user, scope, dimension)
+    assert seen[caller_manager.pk, WEEK] == seen[manager_user.pk, WEEK] + 1  # F
