@@ -1392,20 +1392,16 @@ def dashboard(name: str, user, scope: Scope, *, refreshed_at=None) -> list[Table
 
     widgets = _widgets(name, user, scope)
     seconds = getattr(settings, "DASHBOARDS_CACHE_SECONDS", 300)
-    if not seconds:
-        tables = [fn() for _, fn in widgets]
-        return [t for table in tables for t in (table if isinstance(table, list) else [table])]
     prefix = _cache_prefix(name, user, scope, refreshed_at)
     keys = {key: f"{prefix}:{key}" for key, _ in widgets}
-    found = cache.get_many(list(keys.values()))
-    computed = {}
-    tables = []
+    found = cache.get_many(list(keys.values())) if seconds else {}
+    computed, tables = {}, []
     for key, fn in widgets:
         table = found.get(keys[key])
         if table is None:
             table = computed[keys[key]] = fn()
         tables.extend(table if isinstance(table, list) else [table])
-    if computed:
+    if computed and seconds:
         cache.set_many(computed, seconds)
     return tables
 
