@@ -419,56 +419,13 @@ def run(port: int, seeded: dict) -> list[dict]:
 
 def main() -> int:
     """``python -m bench.dashboards``: seed, in-process figures, then HTTP under gunicorn."""
-    from datetime import UTC, datetime
+    from bench.runner import standalone, write_results
 
-    from bench.runner import (
-        RESULTS_DIR,
-        BenchLock,
-        BenchmarkBusy,
-        Gunicorn,
-        git_commit,
-        machine_info,
-        print_summary,
-    )
-    from itsm import embedded
-
-    started_at = datetime.now(tz=UTC).isoformat(timespec="seconds")
-    load_at_start = os.getloadavg()
-    env = embedded.environment()
-    env["DJANGO_SETTINGS_MODULE"] = "itsm.settings"
-    env.setdefault("LOG_LEVEL", "WARNING")
-    try:
-        with BenchLock(env["DATABASE_URL"], f"python -m bench.dashboards (pid {os.getpid()})"):
-            _log(f"seeding {DATABASE} ...")
-            seeded = seed(env)
-            load_before_http = os.getloadavg()
-            _log("starting gunicorn ...")
-            with Gunicorn(env, RESULTS_DIR / "dashboards.gunicorn.log") as server:
-                results = run(server.port, seeded)
-            machine = {
-                **machine_info(env["DATABASE_URL"]),
-                "load_average_at_start": [round(x, 2) for x in load_at_start],
-                "load_average_before_http": [round(x, 2) for x in load_before_http],
-                "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
-            }
-    except BenchmarkBusy as busy:
-        print(f"python -m bench.dashboards: {busy}", file=sys.stderr)
+    document = standalone("dashboards", sys.modules[__name__])
+    if document is None:
         return 3
-    document = {
-        "benchmark": "dashboards",
-        "machine": machine,
-        "cache_seconds": int(os.environ.get("DASHBOARDS_CACHE_SECONDS", "300")),
-        "started_at": started_at,
-        "finished_at": datetime.now(tz=UTC).isoformat(timespec="seconds"),
-        "git_commit": git_commit(),
-        "seeded": seeded,
-        "results": results,
-    }
-    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    path = RESULTS_DIR / f"{os.environ.get('BENCH_DASHBOARDS_RESULT', 'dashboards')}.json"
-    path.write_text(json.dumps(document, indent=2, default=str) + "\n")
-    print_summary("dashboards", results)
-    print(f"written to {path.relative_to(BASE_DIR)}")
+    document["cache_seconds"] = int(os.environ.get("DASHBOARDS_CACHE_SECONDS", "300"))
+    write_results(document, os.environ.get("BENCH_DASHBOARDS_RESULT"))
     return 0
 
 

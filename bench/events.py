@@ -797,54 +797,19 @@ def run(port: int, seeded: dict) -> list[dict]:
 
 def main() -> int:
     """``python -m bench.events``: the runner's steps without touching ``itsm_bench``, under its lock."""
-    from datetime import UTC, datetime
+    from bench.runner import standalone, write_results
 
-    from bench.runner import BenchLock, BenchmarkBusy, Gunicorn, git_commit, machine_info, print_summary
-    from itsm import embedded
-
-    started_at = datetime.now(tz=UTC).isoformat(timespec="seconds")
-    load_at_start = os.getloadavg()
-    env = embedded.environment()
-    env["DJANGO_SETTINGS_MODULE"] = "itsm.settings"
-    env.setdefault("LOG_LEVEL", "WARNING")
     try:
-        with BenchLock(env["DATABASE_URL"], f"python -m bench.events (pid {os.getpid()})"):
-            print(f"[events] seeding {DATABASE} ...", flush=True)
-            seeded = seed(env)
-            print("[events] starting gunicorn ...", flush=True)
-            # The image's configuration (Dockerfile: gthread, 4 threads; WEB_CONCURRENCY 2 processes).
-            with Gunicorn(
-                env, RESULTS_DIR / "events.gunicorn.log", workers=GUNICORN[0], threads=GUNICORN[1]
-            ) as server:
-                results = run(server.port, seeded)
-            machine = {
-                **machine_info(env["DATABASE_URL"]),
-                "load_average_at_start": [round(x, 2) for x in load_at_start],
-                "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
-            }
-    except BenchmarkBusy as busy:
-        print(f"python -m bench.events: {busy}", file=sys.stderr)
-        return 3
+        # The image's configuration (Dockerfile: gthread, 4 threads; WEB_CONCURRENCY 2 processes).
+        document = standalone("events", sys.modules[__name__], workers=GUNICORN[0], threads=GUNICORN[1])
     finally:
         while _REDIS:
             _REDIS.pop().remove()
-    document = {
-        "benchmark": "events",
-        "machine": machine,
-        "gunicorn": {"workers": GUNICORN[0], "threads": GUNICORN[1]},
-        "worker_concurrency": WORKER_CONCURRENCY,
-        "started_at": started_at,
-        "finished_at": datetime.now(tz=UTC).isoformat(timespec="seconds"),
-        "git_commit": git_commit(),
-        "seeded": seeded,
-        "results": results,
-    }
-    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    name = os.environ.get("BENCH_EVENTS_OUTPUT", "events")
-    path = RESULTS_DIR / f"{name}.json"
-    path.write_text(json.dumps(document, indent=2) + "\n")
-    print_summary("events", results)
-    print(f"written to {path.relative_to(BASE_DIR)}")
+    if document is None:
+        return 3
+    document["gunicorn"] = {"workers": GUNICORN[0], "threads": GUNICORN[1]}
+    document["worker_concurrency"] = WORKER_CONCURRENCY
+    write_results(document, os.environ.get("BENCH_EVENTS_OUTPUT"))
     return 0
 
 

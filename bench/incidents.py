@@ -1223,54 +1223,14 @@ def _bulk_result(seeded: dict) -> dict:
 
 
 def main() -> int:
-    """``python -m bench.incidents``: the runner's steps, without touching ``itsm_bench``, under the
-    runner's lock (one benchmark run at a time on a server: they would share the cores)."""
-    from datetime import UTC, datetime
+    """``python -m bench.incidents``: seed, serve and load in ``itsm_bench_incidents`` only."""
+    from bench.runner import standalone, write_results
 
-    from bench.runner import (
-        RESULTS_DIR,
-        BenchLock,
-        BenchmarkBusy,
-        Gunicorn,
-        git_commit,
-        machine_info,
-        print_summary,
-    )
-    from itsm import embedded
-
-    started_at = datetime.now(tz=UTC).isoformat(timespec="seconds")
-    load_at_start = os.getloadavg()[0]
-    env = embedded.environment()
-    env["DJANGO_SETTINGS_MODULE"] = "itsm.settings"
-    env.setdefault("LOG_LEVEL", "WARNING")
-    try:
-        with BenchLock(env["DATABASE_URL"], f"python -m bench.incidents (pid {os.getpid()})"):
-            print(f"[incidents] seeding {DATABASE} ...", flush=True)
-            seeded = seed(env)
-            print("[incidents] starting gunicorn ...", flush=True)
-            with Gunicorn(env, RESULTS_DIR / "incidents.gunicorn.log") as server:
-                results = run(server.port, seeded)
-            machine = {
-                **machine_info(env["DATABASE_URL"]),
-                "load_average_1m_at_start": round(load_at_start, 2),
-            }
-    except BenchmarkBusy as busy:
-        print(f"python -m bench.incidents: {busy}", file=sys.stderr)
+    document = standalone("incidents", sys.modules[__name__])
+    if document is None:
         return 3
-    document = {
-        "benchmark": "incidents",
-        "machine": machine,
-        "started_at": started_at,
-        "finished_at": datetime.now(tz=UTC).isoformat(timespec="seconds"),
-        "git_commit": git_commit(),
-        "seeded": {key: value for key, value in seeded.items() if key != "token"},
-        "results": results,
-    }
-    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    path = RESULTS_DIR / "incidents.json"
-    path.write_text(json.dumps(document, indent=2) + "\n")
-    print_summary("incidents", results)
-    print(f"written to {path.relative_to(BASE_DIR)}")
+    document["seeded"] = {key: value for key, value in document["seeded"].items() if key != "token"}
+    write_results(document)
     return 0
 
 

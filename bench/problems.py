@@ -548,62 +548,24 @@ def run(port: int, seeded: dict) -> list[dict]:
 
 def main() -> int:
     """``python -m bench.problems``: the runner's steps in ``itsm_bench_problems`` only, under its lock."""
-    from datetime import UTC, datetime
+    from bench.runner import standalone, write_results
 
-    from bench.runner import (
-        RESULTS_DIR,
-        BenchLock,
-        BenchmarkBusy,
-        Gunicorn,
-        git_commit,
-        machine_info,
-        print_summary,
+    document = standalone(
+        "problems",
+        sys.modules[__name__],
+        env_updates={"HTTPS_ONLY": "0", "DEBUG": "0", "ALLOWED_HOSTS": "127.0.0.1,testserver"},
     )
-    from itsm import embedded
-
-    started_at = datetime.now(tz=UTC).isoformat(timespec="seconds")
-    load_at_start = os.getloadavg()
-    env = embedded.environment()
-    env["DJANGO_SETTINGS_MODULE"] = "itsm.settings"
-    env.setdefault("LOG_LEVEL", "WARNING")
-    env.update(HTTPS_ONLY="0", DEBUG="0", ALLOWED_HOSTS="127.0.0.1,testserver")
-    try:
-        with BenchLock(env["DATABASE_URL"], f"python -m bench.problems (pid {os.getpid()})"):
-            print(f"[problems] seeding {DATABASE} ...", flush=True)
-            seeded = seed(env)
-            print("[problems] starting gunicorn ...", flush=True)
-            with Gunicorn(env, RESULTS_DIR / "problems.gunicorn.log") as server:
-                results = run(server.port, seeded)
-            machine = {
-                **machine_info(env["DATABASE_URL"]),
-                "load_average_at_start": [round(value, 2) for value in load_at_start],
-                "load_average_at_end": [round(value, 2) for value in os.getloadavg()],
-                "note": "2 cores shared with three other engineers' tests and benchmarks",
-            }
-    except BenchmarkBusy as busy:
-        print(f"python -m bench.problems: {busy}", file=sys.stderr)
+    if document is None:
         return 3
-    in_process = seeded.pop("in_process")
-    document = {
-        "benchmark": "problems",
-        "machine": machine,
-        "started_at": started_at,
-        "finished_at": datetime.now(tz=UTC).isoformat(timespec="seconds"),
-        "git_commit": git_commit(),
-        "seeded": {
-            key: value for key, value in seeded.items() if key not in {"token", "cis", "all_services"}
-        },
-        "explain": in_process["explain"],
-        "results": results,
+    seeded = document["seeded"]
+    document["explain"] = seeded.pop("in_process")["explain"]
+    document["seeded"] = {
+        key: value for key, value in seeded.items() if key not in {"token", "cis", "all_services"}
     }
-    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    path = RESULTS_DIR / "problems.json"
-    path.write_text(json.dumps(document, indent=2) + "\n")
-    print_summary("problems", [{k: v for k, v in row.items() if k != "profile"} for row in results])
-    for row in results:
+    write_results(document)
+    for row in document["results"]:
         if row.get("profile"):
             print("\n".join(row["profile"]))
-    print(f"written to {path.relative_to(BASE_DIR)}")
     return 0
 
 

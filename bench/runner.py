@@ -399,9 +399,58 @@ def _run_locked(benchmark: str, module, env: dict[str, str]) -> dict:
         "seeded": {key: value for key, value in seeded.items() if key != "token"},
         "results": results,
     }
-    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    path = RESULTS_DIR / f"{benchmark}.json"
-    path.write_text(json.dumps(document, indent=2) + "\n")
-    print_summary(benchmark, results)
-    print(f"written to {path.relative_to(BASE_DIR)}")
+    write_results(document)
     return document
+
+
+def standalone(
+    name: str, module, *, workers: int = 2, threads: int = 2, env_updates: dict[str, str] | None = None
+) -> dict | None:
+    """``python -m bench.<name>`` for a benchmark with a database of its own (``module.seed`` points
+    the environment at ``module.DATABASE``): the runner's steps without touching ``itsm_bench``,
+    under its lock (one benchmark run at a time on a server: they would share the cores). The
+    document's common fields, the machine's load at the start, before the HTTP phase and at the
+    end among them; None when another run holds the lock (said on stderr)."""
+    from itsm import embedded
+
+    started_at = datetime.now(tz=UTC).isoformat(timespec="seconds")
+    loads = {"at_start": os.getloadavg()}
+    env = embedded.environment()
+    env["DJANGO_SETTINGS_MODULE"] = "itsm.settings"
+    env.setdefault("LOG_LEVEL", "WARNING")
+    env.update(env_updates or {})
+    try:
+        with BenchLock(env["DATABASE_URL"], f"python -m bench.{name} (pid {os.getpid()})"):
+            print(f"[{name}] seeding {module.DATABASE} ...", flush=True)
+            seeded = module.seed(env)
+            loads["before_http"] = os.getloadavg()
+            print(f"[{name}] starting gunicorn ...", flush=True)
+            log = RESULTS_DIR / f"{name}.gunicorn.log"
+            with Gunicorn(env, log, workers=workers, threads=threads) as server:
+                results = module.run(server.port, seeded)
+            loads["at_end"] = os.getloadavg()
+            machine = machine_info(env["DATABASE_URL"])
+    except BenchmarkBusy as busy:
+        print(f"python -m bench.{name}: {busy}", file=sys.stderr)
+        return None
+    for when, load in loads.items():
+        machine[f"load_average_{when}"] = [round(value, 2) for value in load]
+    return {
+        "benchmark": name,
+        "machine": machine,
+        "started_at": started_at,
+        "finished_at": datetime.now(tz=UTC).isoformat(timespec="seconds"),
+        "git_commit": git_commit(),
+        "seeded": seeded,
+        "results": results,
+    }
+
+
+def write_results(document: dict, output: str | None = None) -> Path:
+    """Write ``document`` to ``bench/results/<output or its benchmark>.json`` and print its summary."""
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    path = RESULTS_DIR / f"{output or document['benchmark']}.json"
+    path.write_text(json.dumps(document, indent=2, default=str) + "\n")
+    print_summary(document["benchmark"], document["results"])
+    print(f"written to {path.relative_to(BASE_DIR)}")
+    return path
