@@ -14,6 +14,7 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import exceptions, mixins, status, viewsets
+from rest_framework.authentication import get_authorization_header
 from rest_framework.decorators import action
 from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
@@ -47,6 +48,10 @@ class PayloadTooLarge(exceptions.APIException):
     default_detail = "The request is too large."
 
 
+def _body_too_large() -> PayloadTooLarge:
+    return PayloadTooLarge(f"The body is larger than {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes.")
+
+
 class BoundedJSONParser(JSONParser):
     """JSON nested deeper than Python's parser goes is bad input (400), not a crash."""
 
@@ -75,7 +80,7 @@ class _Ingest(APIView):
         if request.method != "POST" or request.content_type != "application/json" or charset != "utf-8":
             return super().dispatch(request, *args, **kwargs)
         try:
-            source = source_from_header(request.META.get("HTTP_AUTHORIZATION", "").encode("latin-1"))
+            source = source_from_header(get_authorization_header(request))
             if source is None:
                 raise exceptions.NotAuthenticated()
             answer = self.store(source, request.META, lambda: self.read_json(request))
@@ -99,9 +104,7 @@ class _Ingest(APIView):
         try:
             body = request.body
         except RequestDataTooBig:
-            raise PayloadTooLarge(
-                f"The body is larger than {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes."
-            ) from None
+            raise _body_too_large() from None
         if not body:
             return {}  # as DRF reads an empty body
         return self.parser_classes[0]().parse(io.BytesIO(body), "application/json", {})
@@ -115,7 +118,7 @@ class _Ingest(APIView):
         APIException (413, 429, 400 naming each field)."""
         length = meta.get("CONTENT_LENGTH") or "0"
         if length.isdigit() and int(length) > settings.DATA_UPLOAD_MAX_MEMORY_SIZE:
-            raise PayloadTooLarge(f"The body is larger than {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes.")
+            raise _body_too_large()
         body = read_body()
         count = self.count(body)
         if count > source.max_batch_size:
