@@ -19,7 +19,11 @@ from incidents.models import Category, Incident, SatisfactionResponse
 from itsm import queries as kernel_queries
 from itsm import roles
 from itsm.models import Attachment, TimelineEntry
+from itsm.refcache import ReferenceCache
 from knowledge import queries as knowledge_queries
+from knowledge.choices import Audience
+from knowledge.choices import Status as ArticleStatus
+from knowledge.models import Article
 from portal.models import TicketShare
 from problems import queries as problem_queries
 from problems.models import KnownError
@@ -170,26 +174,16 @@ def _load_popular() -> list[dict]:
     """The most helpful published articles written for end users or for an organisation: one sort
     over every published article (130 ms at 50,000 under load, bench/portal.py), so it is done at
     most every 30 s per process rather than on every home page."""
-    from knowledge.models import Article
-
     return list(
-        Article.objects.filter(status="published", audience__in=("end_users", "organisation"))
+        Article.objects.filter(
+            status=ArticleStatus.PUBLISHED, audience__in=(Audience.END_USERS, Audience.ORGANISATION)
+        )
         .order_by("-helpful_count", "-view_count", "-id")
         .values("id", "title", "summary", "audience", "organisation_id")[:POPULAR_POOL]
     )
 
 
-def _popular_cache():
-    from itsm.refcache import ReferenceCache
-    from knowledge.models import Article
-
-    global _POPULAR
-    if _POPULAR is None:
-        _POPULAR = ReferenceCache("portal-popular-articles", _load_popular).follow([Article])
-    return _POPULAR
-
-
-_POPULAR = None
+_popular = ReferenceCache("portal-popular-articles", _load_popular).follow([Article])
 
 
 def popular_articles(user, limit: int = 5) -> list[dict]:
@@ -198,8 +192,9 @@ def popular_articles(user, limit: int = 5) -> list[dict]:
     organisation_id = getattr(user, "organisation_id", None)
     rows = [
         row
-        for row in _popular_cache().get()
-        if row["audience"] == "end_users" or (organisation_id and row["organisation_id"] == organisation_id)
+        for row in _popular.get()
+        if row["audience"] == Audience.END_USERS
+        or (organisation_id and row["organisation_id"] == organisation_id)
     ]
     return rows[:limit]
 
