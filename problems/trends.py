@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime
 from collections import Counter, defaultdict
+from collections.abc import Iterator
 
 from django.db import transaction
 from django.db.models import BooleanField, Case, Count, DateField, ExpressionWrapper, F, Q, Sum, Value, When
@@ -26,6 +27,7 @@ from incidents.models import Category, Incident
 from itsm import roles
 from problems.choices import CandidateStatus
 from problems.models import IncidentWeekCount, ProblemCandidate
+from problems.queries import linked_to_a_problem
 
 TOP = 10
 ROLLUP_WEEKS = 26  # the longest period the page offers
@@ -36,6 +38,11 @@ def _monday(now: datetime.datetime) -> datetime.datetime:
     return (local - datetime.timedelta(days=local.weekday())).replace(
         hour=0, minute=0, second=0, microsecond=0
     )
+
+
+def _weeks(since: datetime.datetime, count: int) -> list[datetime.date]:
+    start = since.date()
+    return [start + datetime.timedelta(weeks=index) for index in range(count)]
 
 
 def _day(value) -> datetime.date | None:
@@ -64,39 +71,38 @@ class _Counts:
         elif key_a is not None:
             self.series[dimension][key_a][week] += n
 
+    def add_rows(self, rows) -> None:
+        """Add rows of ``_aggregate``."""
+        for dimension, week, a, b, c, _is_security, unlinked, n in rows:
+            self.add(dimension, week, a, b, c, unlinked, n)
 
-def _aggregate(incidents, counts: _Counts, *, split_security: bool = False) -> list[tuple]:
-    """Count ``incidents`` (a queryset) by week and dimension into ``counts``; the rows, as
-    ``(dimension, week, a, b, c, is_security, unlinked, n)`` for the rollup. Five queries."""
-    from problems.queries import linked_to_a_problem
 
+def _aggregate(incidents, *, split_security: bool = False) -> Iterator[tuple]:
+    """The counts of ``incidents`` (a queryset) by week and dimension, as rows
+    ``(dimension, week, a, b, c, is_security, unlinked, n)``: what the rollup stores and what
+    ``_Counts.add_rows`` adds up. Five queries."""
     base = incidents.annotate(
         week=TruncWeek("created_at"),
         linked=ExpressionWrapper(linked_to_a_problem(), output_field=BooleanField()),
     )
     security = ["is_security"] if split_security else []
-    rows: list[tuple] = []
 
     def collect(dimension, queryset, fields, keys):
         for row in queryset.values("week", *security, *fields).annotate(n=Count("id")).order_by():
             a, b, c = (row[key] if key else None for key in keys)
             unlinked = not row["linked"] if "linked" in row else True
-            counts.add(dimension, row["week"], a, b, c, unlinked, row["n"])
-            rows.append(
-                (dimension, _day(row["week"]), a, b, c, row.get("is_security", False), unlinked, row["n"])
-            )
+            yield (dimension, _day(row["week"]), a, b, c, row.get("is_security", False), unlinked, row["n"])
 
-    collect("all", base, ["linked"], (None, None, None))
-    collect("ci", base, ["cis"], ("cis", None, None))
-    collect("category", base, ["category"], ("category", None, None))
-    collect("service", base, ["service"], ("service", None, None))
-    collect(
+    yield from collect("all", base, ["linked"], (None, None, None))
+    yield from collect("ci", base, ["cis"], ("cis", None, None))
+    yield from collect("category", base, ["category"], ("category", None, None))
+    yield from collect("service", base, ["service"], ("service", None, None))
+    yield from collect(
         "pair",
         base.filter(linked=False, category__isnull=False),
         ["category", "subcategory", "service"],
         ("category", "subcategory", "service"),
     )
-    return rows
 
 
 def refresh_rollup(*, now: datetime.datetime | None = None, weeks: int = ROLLUP_WEEKS) -> dict:
@@ -106,14 +112,13 @@ def refresh_rollup(*, now: datetime.datetime | None = None, weeks: int = ROLLUP_
     now = now or timezone.now()
     since = _monday(now) - datetime.timedelta(weeks=weeks)
     with transaction.atomic():
-        rows = _aggregate(
-            Incident.objects.filter(created_at__gte=since, created_at__lt=now), _Counts(), split_security=True
+        rows = list(
+            _aggregate(
+                Incident.objects.filter(created_at__gte=since, created_at__lt=now), split_security=True
+            )
         )
         IncidentWeekCount.objects.all().delete()
-        marks = [
-            ("week", (since + datetime.timedelta(weeks=i)).date(), None, None, None, False, True, 0)
-            for i in range(weeks + 1)
-        ]
+        marks = [("week", week, None, None, None, False, True, 0) for week in _weeks(since, weeks + 1)]
         IncidentWeekCount.objects.bulk_create(
             [
                 IncidentWeekCount(
@@ -172,8 +177,10 @@ def _from_rollup(user, visible, since: datetime.datetime, counts: _Counts) -> da
             counts.add(dimension, at, a, b, c, unlinked, total)
     if roles.SECURITY not in roles.roles_of(user):
         # Their own security incidents, which visible_to gives them (caller: the index to use).
-        _aggregate(
-            visible.filter(is_security=True, caller=user, created_at__gte=since, created_at__lt=until), counts
+        counts.add_rows(
+            _aggregate(
+                visible.filter(is_security=True, caller=user, created_at__gte=since, created_at__lt=until)
+            )
         )
     return until
 
@@ -227,23 +234,21 @@ def _top_pairs(counts: _Counts) -> list[tuple]:
 
 
 def trend_report(user, *, weeks: int = 8, now: datetime.datetime | None = None) -> dict:
-    from problems.queries import linked_to_a_problem
-
     now = now or timezone.now()
     monday = _monday(now)
     since = monday - datetime.timedelta(weeks=weeks - 1)
-    week_list = [(since + datetime.timedelta(weeks=i)).date() for i in range(weeks)]
+    week_list = _weeks(since, weeks)
     visible = Incident.objects.visible_to(user)
     for _attempt in range(2):
         # The rollup up to its last refresh, then the incidents created since counted live.
         counts = _Counts()
         until = _from_rollup(user, visible, since, counts)
-        _aggregate(visible.filter(created_at__gte=until or since), counts)
+        counts.add_rows(_aggregate(visible.filter(created_at__gte=until or since)))
         if until is None or _fill_weeks(user, since, counts, until):
             break
     else:  # refreshed twice while we read: count everything live
         counts, until = _Counts(), None
-        _aggregate(visible.filter(created_at__gte=since), counts)
+        counts.add_rows(_aggregate(visible.filter(created_at__gte=since)))
 
     ci_ids = set(counts.series["ci"]) | set(counts.series["service"])
     pairs = _top_pairs(counts)
