@@ -13,8 +13,10 @@ from incidents.choices import Channel, Impact, Status, Urgency
 from incidents.models import Incident, SatisfactionResponse
 from itsm import roles
 from itsm.models import Attachment
+from knowledge import services as knowledge_services
 from knowledge.models import PortalVisit, SelfHelpResolution
 from tests.factories import PASSWORD
+from tests.knowledge.factories import make_article
 
 pytestmark = pytest.mark.django_db
 
@@ -270,3 +272,14 @@ def test_an_intake_answer_can_lead_straight_to_a_known_fix(as_user, world):
     assert "re-add the Outlook profile" in client.get("/portal/report/fixes/", params).content.decode()
     params[f"answer_{world.question.pk}"] = "no"
     assert client.get("/portal/report/fixes/", params).content.strip() == b""
+
+
+def test_popular_articles_follow_a_publication_at_once_and_show_agents_what_end_users_read(as_user, world):
+    client = as_user(world.alice)
+    assert "Printer queue stuck" not in client.get("/portal/").content.decode()  # the list is cached now
+    article = make_article(world.agent, status="in_review", audience="end_users", title="Printer queue stuck")
+    agents_only = make_article(world.agent, status="published", audience="agents", title="Agents only")
+    knowledge_services.article_transition(article=article, actor=world.agent, to="published")
+    assert "Printer queue stuck" in client.get("/portal/").content.decode()  # saving cleared the cache
+    preview = as_user(world.agent).get("/portal/").content.decode()
+    assert "Printer queue stuck" in preview and agents_only.title not in preview
