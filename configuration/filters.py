@@ -109,13 +109,6 @@ class CIFilterSet(RecordFilterSet):
         fields = ["ci_class", "status", "environment", "criticality", "owner_group", "source"]
         form = CIFilterForm
 
-    def get_form_class(self):
-        # The user must be on the form before it is first cleaned (styling the form reads its
-        # errors, which cleans it), so it goes on the class rather than on the built form.
-        form_class = super().get_form_class()
-        user = getattr(getattr(self, "request", None), "user", None)
-        return type(form_class.__name__, (form_class,), {"user": user})
-
     def filter_class(self, queryset, name, value):
         return queryset.filter(ci_class_id__in=queries.class_and_descendants(value))
 

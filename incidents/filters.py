@@ -137,7 +137,7 @@ class IncidentFilterSet(RecordFilterSet):
 
     # The form class of each filter set class, built once: django-filter builds a class and a form
     # field per filter on every request (a fifth of the queue page's form work). None of these
-    # filters depends on the request; the user goes on the form instance.
+    # filters depends on the request; the user goes on the form instance (RecordFilterSet.form).
     _form_classes: dict[type, type] = {}
 
     def get_form_class(self):
@@ -145,19 +145,6 @@ class IncidentFilterSet(RecordFilterSet):
         if cls not in self._form_classes:
             self._form_classes[cls] = super().get_form_class()
         return self._form_classes[cls]
-
-    @property
-    def form(self):
-        if not hasattr(self, "_form"):
-            # The user must be on the form before it is first cleaned (styling the form reads its
-            # errors, which cleans it).
-            form_class = self.get_form_class()
-            if self.is_bound:
-                self._form = form_class(self.data, prefix=self.form_prefix)
-            else:
-                self._form = form_class(prefix=self.form_prefix)
-            self._form.user = getattr(getattr(self, "request", None), "user", None)
-        return super().form
 
     def filter_open(self, queryset, name, value):
         if value is None:

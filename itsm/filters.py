@@ -15,6 +15,9 @@ class RecordFilterSet(django_filters.FilterSet):
     def form(self):
         form = super().form
         if not getattr(form, "_itsm_styled", False):
+            # Forms that check what this user may filter on (sensitive CI attributes) read
+            # ``form.user``; it must be there before the first clean, which styling triggers.
+            form.user = getattr(getattr(self, "request", None), "user", None)
             style_form(form, small=True)
             form._itsm_styled = True
         return form

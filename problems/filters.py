@@ -43,11 +43,6 @@ class CIAttributeFilters(django_filters.FilterSet):
         method="filter_ci_attr", label="CI attribute", help_text="key=value of a CI, e.g. version=2.4.1"
     )
 
-    def get_form_class(self):
-        form_class = super().get_form_class()
-        user = getattr(getattr(self, "request", None), "user", None)
-        return type(form_class.__name__, (form_class,), {"user": user})
-
     def _with_cis(self, cis) -> Q:
         model = self.queryset.model
         through = model.cis.through.objects.filter(

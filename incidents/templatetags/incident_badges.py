@@ -23,5 +23,10 @@ def priority_badge(priority) -> str:
 
 @register.simple_tag
 def status_badge(incident) -> str:
-    css = _STATUS.get(incident.status, "text-bg-secondary")
-    return format_html('<span class="badge {}">{}</span>', css, incident.get_status_display())
+    return status_label_badge(incident.status, incident.get_status_display())
+
+
+def status_label_badge(status: str, label) -> str:
+    """The badge of a status with its label (the queue remembers them per status and label)."""
+    css = _STATUS.get(status, "text-bg-secondary")
+    return format_html('<span class="badge {}">{}</span>', css, label)

@@ -5,7 +5,6 @@ template's, kept identical (tests/incidents/test_views.py compares the two)."""
 
 from functools import lru_cache
 from html import escape
-from types import SimpleNamespace
 
 from django import template
 from django.template.defaultfilters import truncatechars
@@ -17,7 +16,7 @@ from django.utils.timesince import timesince, timeuntil
 from django.utils.timezone import template_localtime
 from django.utils.translation import ngettext
 
-from incidents.templatetags.incident_badges import priority_badge, status_badge
+from incidents.templatetags.incident_badges import priority_badge, status_label_badge
 
 register = template.Library()
 
@@ -140,7 +139,7 @@ def _priority(priority) -> str:
 
 @lru_cache(maxsize=256)
 def _status(status: str, label: str) -> str:
-    return status_badge(SimpleNamespace(status=status, get_status_display=lambda: label))
+    return status_label_badge(status, label)
 
 
 def _row(i, page: _Page) -> str:
